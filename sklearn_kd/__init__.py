@@ -1,0 +1,12 @@
+"""Knowledge distillation as a scikit-learn estimator.
+
+Compress any fitted classifier (a random forest, gradient boosting, a pipeline,
+a skorch net, an ensemble) into a small PyTorch network trained by skorch.
+"""
+
+from ._distilled import DistilledClassifier
+from ._student import MLP
+
+__version__ = "0.1.0"
+
+__all__ = ["MLP", "DistilledClassifier"]

@@ -1,0 +1,148 @@
+"""The skorch net that trains the student, with a tensor-sliced data path.
+
+skorch's default ``Dataset`` + ``DataLoader`` fetch and collate one row at a time,
+which costs far more than a small MLP's forward pass. Here the rows live in two
+tensors on the training device; each epoch draws one permutation and yields
+slices of it, as a hand-written PyTorch loop would. Everything else (callbacks,
+history, early stopping, ``device``) is skorch's.
+"""
+
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+from torch.utils.data import Dataset
+
+
+class RowTensors(Dataset):
+    """Rows of inputs (and optionally packed targets) held as tensors."""
+
+    def __init__(self, inputs, targets=None):
+        self.inputs = inputs
+        self.targets = targets
+
+    def __len__(self):
+        return len(self.inputs)
+
+    def __getitem__(self, index):
+        return self.inputs[index], None if self.targets is None else self.targets[index]
+
+    def subset(self, index):
+        targets = None if self.targets is None else self.targets[index]
+        return RowTensors(self.inputs[index], targets)
+
+
+class TensorBatches:
+    """Iterate over mini-batches sliced from :class:`RowTensors`.
+
+    With ``shuffle=True``, each pass draws a fresh permutation from ``generator``
+    and gathers the rows once, so every batch is a contiguous slice.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self):
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self):
+        inputs, targets = self.dataset.inputs, self.dataset.targets
+        if self.shuffle:
+            order = torch.randperm(len(inputs), generator=self.generator)
+            order = order.to(inputs.device)
+            inputs = inputs[order]
+            targets = None if targets is None else targets[order]
+        for start in range(0, len(inputs), self.batch_size):
+            stop = start + self.batch_size
+            yield inputs[start:stop], None if targets is None else targets[start:stop]
+
+
+class ValidationSplit:
+    """Hold out a random ``fraction`` of the rows for validation (not stratified)."""
+
+    def __init__(self, fraction, generator):
+        self.fraction = fraction
+        self.generator = generator
+
+    def __call__(self, dataset, y=None, **fit_params):
+        order = torch.randperm(len(dataset), generator=self.generator)
+        n_valid = max(1, int(round(self.fraction * len(dataset))))
+        order = order.to(dataset.inputs.device)
+        return dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])
+
+
+class DivergenceGuard(Callback):
+    """Stop training with a clear error as soon as the loss is not finite."""
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        if training and not torch.isfinite(loss):
+            epoch = len(net.history)
+            raise FloatingPointError(
+                f"Training diverged: the loss became {loss.item()} in epoch {epoch}. "
+                "Lower lr, check the inputs for extreme values, or use scaling="
+                "'standard'."
+            )
+
+
+class EpochProgressBar(Callback):
+    """A progress bar over epochs showing the latest losses (needs tqdm)."""
+
+    def on_train_begin(self, net, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = tqdm(total=net.max_epochs, desc="training student", unit="epoch")
+
+    def on_epoch_end(self, net, **kwargs):
+        losses = {
+            key: f"{net.history[-1, key]:.4f}"
+            for key in ("train_loss", "valid_loss")
+            if key in net.history[-1]
+        }
+        self.bar_.set_postfix(losses, refresh=False)
+        self.bar_.update()
+
+    def on_train_end(self, net, **kwargs):
+        self.bar_.close()
+
+
+class StudentNet(NeuralNetClassifier):
+    """A skorch ``NeuralNetClassifier`` that trains on :class:`RowTensors`.
+
+    The criterion receives packed per-row targets (see
+    :func:`sklearn_kd._loss.pack_targets`); ``classes`` are the class indices.
+    Arrays given to ``predict``/``predict_proba`` go through the same tensor path.
+    """
+
+    def __init__(self, *args, generator=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.generator = generator
+
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("divergence_guard", DivergenceGuard()),
+            ("print_log", PrintLog()),
+        ]
+
+    def check_data(self, X, y=None):
+        pass
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, RowTensors):
+            return X
+        inputs = torch.as_tensor(X, dtype=torch.float32, device=self.device)
+        return RowTensors(inputs)
+
+    def get_iterator(self, dataset, training=False):
+        batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
+        return TensorBatches(
+            dataset, batch_size, shuffle=training, generator=self.generator
+        )
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return self.criterion_(y_pred, y_true)

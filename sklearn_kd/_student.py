@@ -1,0 +1,74 @@
+"""The student network: input encoding, a network body and a per-class logit bias."""
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class MLP(nn.Module):
+    """A multi-layer perceptron with ReLU activations, the default student.
+
+    Parameters
+    ----------
+    n_features_in : int
+        Width of the (encoded) input.
+    n_classes : int
+        Number of output logits.
+    hidden_layer_sizes : tuple of int, default=(64,)
+        Width of each hidden layer.
+    dropout : float, default=0.0
+        Dropout probability after each hidden layer.
+    """
+
+    def __init__(self, n_features_in, n_classes, hidden_layer_sizes=(64,), dropout=0.0):
+        super().__init__()
+        layers = []
+        width = n_features_in
+        for size in hidden_layer_sizes:
+            layers += [nn.Linear(width, size), nn.ReLU()]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = size
+        layers.append(nn.Linear(width, n_classes))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def auto_hidden_layer_sizes(n_inputs, n_classes):
+    """Two hidden layers sized from the data: ``(w, w // 2)``, ``w`` in [32, 256].
+
+    ``w`` is the power of two at or above ``4 * (n_inputs + n_classes)``, clipped.
+    """
+    width = int(np.clip(2 ** np.ceil(np.log2(4 * (n_inputs + n_classes))), 32, 256))
+    return (width, width // 2)
+
+
+class StudentModule(nn.Module):
+    """Encoder, network and a per-class logit bias, composed into one module.
+
+    The logit bias is zero after training; :meth:`shift_logit_bias` adds to it (the
+    paper's fix for a class that was missing from the transfer set).
+    """
+
+    def __init__(self, encoder, network, n_classes):
+        super().__init__()
+        self.encoder = encoder
+        self.network = network
+        self.register_buffer("logit_bias", torch.zeros(n_classes))
+
+    def forward(self, x):
+        return self.network(self.encoder(x)) + self.logit_bias
+
+
+def predict_logits(module, X, *, device, batch_size=65536):
+    """Student logits for a float array ``X``, in batches, without gradients."""
+    module.eval()
+    X = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
+    with torch.inference_mode():
+        outputs = [
+            module(X[start : start + batch_size].to(device)).cpu()
+            for start in range(0, len(X), batch_size)
+        ]
+    return torch.cat(outputs).numpy()
