@@ -6,7 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -16,6 +16,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._export import StudentClassifier
 from ._fingerprint import fingerprint
 from ._loss import (
     UNLABELLED,
@@ -28,7 +29,13 @@ from ._munge import munge
 from ._preprocessing import InputEncoder, categorical_mask
 from ._skorch_net import EpochProgressBar, RowTensors, StudentNet, ValidationSplit
 from ._soft_targets import SOFT_TARGET_SOURCES, teacher_logits
-from ._student import MLP, StudentModule, auto_hidden_layer_sizes, predict_logits
+from ._student import (
+    MLP,
+    StudentModule,
+    auto_hidden_layer_sizes,
+    predict_logits,
+    shift_logit_bias,
+)
 from ._teacher import (
     is_fitted,
     output_is_probability,
@@ -49,7 +56,9 @@ def _softmax_rows(logits):
     return torch.softmax(logits, dim=-1)
 
 
-def _cached_teacher_logits(teacher, teacher_fingerprint, X, y, labelled, X_synthetic, **kw):
+def _cached_teacher_logits(
+    teacher, teacher_fingerprint, X, y, labelled, X_synthetic, **kw
+):
     return teacher_logits(teacher, X, y, labelled, X_synthetic, **kw)
 
 
@@ -110,8 +119,9 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         else ``"cross_fit"`` when each class has ``cv`` labelled rows, else
         ``"predict"``. Rows without an OOB estimate, unlabelled rows and
         synthetic rows always use the teacher's plain output.
-    cv : int, default=5
-        Number of folds for ``soft_targets="cross_fit"``.
+    cv : int, cross-validation generator or iterable, default=5
+        Folds for ``soft_targets="cross_fit"``, over the labelled rows: a number of
+        stratified folds, or any scikit-learn splitter.
     proba_eps : "auto" or float, default="auto"
         Floor of a probability-only teacher's probabilities when they become
         logits, ``log(clip(p, proba_eps))``. ``"auto"``: ``1e-300`` for
@@ -247,7 +257,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         "soft_target_weight": [Interval(Real, 0, 1, closed="both")],
         "loss": [StrOptions({"kl", "mse"})],
         "soft_targets": [StrOptions(set(SOFT_TARGET_SOURCES))],
-        "cv": [Interval(Integral, 2, None, closed="left")],
+        "cv": ["cv_object"],
         "proba_eps": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="neither")],
         "augment": [StrOptions({"munge"}), None],
         "augment_factor": [Interval(Integral, 1, None, closed="left")],
@@ -266,9 +276,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
         "scaling": [StrOptions({"standard"}), None],
-        "response_method": [
-            StrOptions({"auto", "predict_proba", "decision_function"})
-        ],
+        "response_method": [StrOptions({"auto", "predict_proba", "decision_function"})],
         "teacher_batch_size": [Interval(Integral, 1, None, closed="left")],
         "memory": [None, str, HasMethods(["cache"])],
         "n_jobs": [Integral, None],
@@ -342,29 +350,29 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         for key, value in kwargs.items():
-            if not key.startswith(_NESTED_PREFIXES):
-                raise TypeError(
-                    f"DistilledClassifier got an unexpected keyword argument {key!r}; "
-                    "nested parameters start with 'student__' or 'optimizer__'."
-                )
             setattr(self, key, value)
 
     # -- parameters ------------------------------------------------------------
 
+    def _extra_params(self):
+        """Parameters given as ``**kwargs``: neither declared nor fitted state."""
+        declared = self._get_param_names()
+        return {
+            key: value
+            for key, value in vars(self).items()
+            if key not in declared and not key.startswith("_") and not key.endswith("_")
+        }
+
     def _nested_params(self, prefix):
         return {
             key[len(prefix) :]: value
-            for key, value in vars(self).items()
+            for key, value in self._extra_params().items()
             if key.startswith(prefix)
         }
 
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
-        params.update(
-            (key, value)
-            for key, value in vars(self).items()
-            if key.startswith(_NESTED_PREFIXES)
-        )
+        params.update(self._extra_params())
         return params
 
     def set_params(self, **params):
@@ -394,8 +402,14 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
+        # The student imputes missing values; the teacher decides whether it can.
+        tags.input_tags.allow_nan = (
+            self.teacher is None or get_tags(self.teacher).input_tags.allow_nan
+        )
         return tags
+
+    def _finiteness(self):
+        return "allow-nan" if get_tags(self).input_tags.allow_nan else True
 
     # -- fit -------------------------------------------------------------------
 
@@ -418,11 +432,21 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         self : DistilledClassifier
             The fitted estimator.
         """
-        X_teacher = X
+        unknown = [
+            key for key in self._extra_params() if not key.startswith(_NESTED_PREFIXES)
+        ]
+        if unknown:
+            raise TypeError(
+                f"DistilledClassifier got unexpected parameters {unknown}; nested "
+                "parameters start with 'student__' (the student module's arguments) "
+                "or 'optimizer__' (the optimizer's)."
+            )
+        X_teacher = X if hasattr(X, "iloc") or isinstance(X, np.ndarray) else None
         X, y = validate_data(
-            self, X, y, dtype=np.float64, ensure_all_finite="allow-nan"
+            self, X, y, dtype=np.float64, ensure_all_finite=self._finiteness()
         )
         check_classification_targets(y)
+        X_teacher = X if X_teacher is None else X_teacher
         sample_weight = _check_sample_weight(sample_weight, X)
         labelled = (y != UNLABELLED) if y.dtype.kind in "iuf" else np.ones(len(y), bool)
         rng = check_random_state(self.random_state)
@@ -615,7 +639,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
     def _student_logits(self, X):
         check_is_fitted(self)
         X = validate_data(
-            self, X, reset=False, dtype=np.float32, ensure_all_finite="allow-nan"
+            self, X, reset=False, dtype=np.float32, ensure_all_finite=self._finiteness()
         )
         return predict_logits(self.student_.module_, X, device=self.student_.device)
 
@@ -647,7 +671,8 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        return self.classes_[np.argmax(self._student_logits(X), axis=1)]
+        logits = self._student_logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
 
     def teacher_predict_proba(self, X):
         """The teacher's probabilities at temperature 1, aligned to ``classes_``.
@@ -698,11 +723,24 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         self : DistilledClassifier
         """
         check_is_fitted(self)
-        matches = np.flatnonzero(self.classes_ == class_label)
-        if not matches.size:
-            raise ValueError(
-                f"{class_label!r} is not one of the classes {list(self.classes_)}."
-            )
-        with torch.no_grad():
-            self.student_.module_.logit_bias[matches[0]] += shift
+        shift_logit_bias(self.student_.module_, self.classes_, class_label, shift)
         return self
+
+    def export_student(self):
+        """The trained student alone, as a :class:`StudentClassifier`.
+
+        It holds the input encoding, the network (with any logit-bias shift) and
+        ``classes_``, on the CPU, and no reference to the teacher: its pickle is a
+        small fraction of a large teacher's, and it exports to ONNX.
+
+        Returns
+        -------
+        student : StudentClassifier
+        """
+        check_is_fitted(self)
+        module = copy.deepcopy(self.student_.module_).cpu().eval()
+        return StudentClassifier(
+            module,
+            self.classes_,
+            feature_names=getattr(self, "feature_names_in_", None),
+        )

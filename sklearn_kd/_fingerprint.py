@@ -7,7 +7,6 @@ their predictions (class, parameters, module weights, classes), so equal models 
 equal and any change to a fitted model changes its fingerprint.
 """
 
-import joblib
 import torch
 from joblib.hashing import NumpyHasher
 
@@ -32,7 +31,13 @@ def _skorch_content(net):
         if key not in _SKORCH_VOLATILE_PARAMS and not key.startswith("callbacks__")
     }
     state = net.module_.state_dict() if hasattr(net, "module_") else None
-    return ("skorch", type(net).__qualname__, params, state, getattr(net, "classes", None))
+    return (
+        "skorch",
+        type(net).__qualname__,
+        params,
+        state,
+        getattr(net, "classes", None),
+    )
 
 
 class _ContentHasher(NumpyHasher):

@@ -67,8 +67,12 @@ class InputEncoder(nn.Module):
         self.register_buffer("shift", torch.as_tensor(shift, dtype=torch.float32))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
         self.register_buffer("missing", torch.as_tensor(missing, dtype=torch.long))
-        self.register_buffer("cat_column", torch.as_tensor(cat_column, dtype=torch.long))
-        self.register_buffer("cat_value", torch.as_tensor(cat_value, dtype=torch.float32))
+        self.register_buffer(
+            "cat_column", torch.as_tensor(cat_column, dtype=torch.long)
+        )
+        self.register_buffer(
+            "cat_value", torch.as_tensor(cat_value, dtype=torch.float32)
+        )
         self.n_outputs = len(numeric) + len(missing) + len(cat_column)
 
     @classmethod

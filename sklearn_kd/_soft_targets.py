@@ -10,11 +10,12 @@ needed and queries it once per row, in bounded batches.
 """
 
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils import _safe_indexing
 
 from ._teacher import (
@@ -70,7 +71,8 @@ def resolve_source(teacher, soft_targets, y_labelled, cv):
     """
     fitted = is_fitted(teacher)
     _, counts = np.unique(y_labelled, return_counts=True)
-    enough_rows = len(counts) > 0 and counts.min() >= cv
+    n_splits = cv if isinstance(cv, Integral) else 2
+    enough_rows = len(counts) > 0 and counts.min() >= n_splits
     if soft_targets == "auto":
         if fitted:
             return "predict"
@@ -100,7 +102,7 @@ def resolve_source(teacher, soft_targets, y_labelled, cv):
             )
         if not enough_rows:
             raise ValueError(
-                f"soft_targets='cross_fit' with cv={cv} needs at least {cv} labelled "
+                f"soft_targets='cross_fit' with cv={cv} needs at least {n_splits} labelled "
                 f"rows of every class; the rarest class has {counts.min()}. Lower cv "
                 "or use soft_targets='predict'."
             )
@@ -113,7 +115,9 @@ def _fit(teacher, X, y):
 
 def _fit_and_query(teacher, X, y, X_held_out, method, batch_size):
     teacher.fit(X, y)
-    return teacher_classes(teacher), query_teacher(teacher, X_held_out, method, batch_size)
+    return teacher_classes(teacher), query_teacher(
+        teacher, X_held_out, method, batch_size
+    )
 
 
 def _aligned_logits(output, teacher_cls, classes, is_probability, eps):
@@ -177,8 +181,11 @@ def teacher_logits(
         model = fitted_teacher = clone(teacher).set_params(oob_score=True)
         model.fit(X_labelled, y_labelled)
     elif source == "cross_fit":
-        folds = StratifiedKFold(cv, shuffle=True, random_state=random_state)
-        splits = list(folds.split(np.zeros(len(y_labelled)), y_labelled))
+        if isinstance(cv, Integral):
+            cv = StratifiedKFold(cv, shuffle=True, random_state=random_state)
+        splits = list(
+            check_cv(cv, y_labelled, classifier=True).split(X_labelled, y_labelled)
+        )
         jobs = [
             delayed(_fit_and_query)(
                 clone(teacher),
@@ -194,7 +201,7 @@ def teacher_logits(
         *fold_results, model = Parallel(n_jobs=n_jobs)(jobs)
         fitted_teacher = model
         labelled_rows = np.flatnonzero(labelled)
-        for (_, test), (fold_classes, output) in zip(splits, fold_results):
+        for (_, test), (fold_classes, output) in zip(splits, fold_results, strict=True):
             parts.append(
                 (
                     labelled_rows[test],
@@ -245,4 +252,3 @@ def teacher_logits(
             synthetic, model_classes, classes, is_probability, eps
         )
     return TeacherLogits(classes, logits, synthetic_logits, source, fitted_teacher)
-

@@ -72,3 +72,17 @@ def predict_logits(module, X, *, device, batch_size=65536):
             for start in range(0, len(X), batch_size)
         ]
     return torch.cat(outputs).numpy()
+
+
+def class_index(classes, class_label):
+    """Position of ``class_label`` in ``classes``, or a clear error."""
+    matches = np.flatnonzero(np.asarray(classes) == class_label)
+    if not matches.size:
+        raise ValueError(f"{class_label!r} is not one of the classes {list(classes)}.")
+    return int(matches[0])
+
+
+def shift_logit_bias(module, classes, class_label, shift):
+    """Add ``shift`` to ``module``'s logit bias for ``class_label``, in place."""
+    with torch.no_grad():
+        module.logit_bias[class_index(classes, class_label)] += shift

@@ -58,7 +58,9 @@ def is_fitted(estimator):
 
 def _skorch_criterion_name(net):
     criterion = getattr(net, "criterion_", net.criterion)
-    return criterion.__name__ if isinstance(criterion, type) else type(criterion).__name__
+    return (
+        criterion.__name__ if isinstance(criterion, type) else type(criterion).__name__
+    )
 
 
 def resolve_response_method(teacher, response_method):
@@ -89,7 +91,10 @@ def resolve_response_method(teacher, response_method):
     has_proba = hasattr(teacher, "predict_proba")
     has_decision = hasattr(teacher, "decision_function")
     if response_method == "auto":
-        if has_decision and type(final_estimator(teacher)).__name__ in _LOGIT_ESTIMATORS:
+        if (
+            has_decision
+            and type(final_estimator(teacher)).__name__ in _LOGIT_ESTIMATORS
+        ):
             return "decision_function"
         if has_proba:
             return "predict_proba"
@@ -200,9 +205,7 @@ def output_to_logits(output, is_probability, eps):
 
 def check_teacher_classifier(teacher):
     """Raise a clear error when ``teacher`` cannot serve as a teacher."""
-    if not (
-        hasattr(teacher, "predict_proba") or hasattr(teacher, "decision_function")
-    ):
+    if not (hasattr(teacher, "predict_proba") or hasattr(teacher, "decision_function")):
         raise TypeError(
             f"The teacher {type(teacher).__name__} is not a classifier with "
             "predict_proba or decision_function: pass a fitted or unfitted classifier "
