@@ -455,7 +455,8 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
 
         if self.soft_target_weight == 0:
             rows = np.flatnonzero(labelled)
-            self.teacher_ = self.teacher if is_fitted(self.teacher) else None
+            fitted = self.teacher is not None and is_fitted(self.teacher)
+            self.teacher_ = self.teacher if fitted else None
             self.soft_targets_ = None
             known = None if self.teacher_ is None else teacher_classes(self.teacher_)
             self.classes_ = self._check_classes(
@@ -533,6 +534,9 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
                 "classifier, or set soft_target_weight=0 to train on labels alone."
             )
         if is_fitted(teacher):
+            known = teacher_classes(teacher)
+            if known is not None:
+                self._check_classes(np.unique(known), y[labelled])
             expected = getattr(teacher, "n_features_in_", X.shape[1])
             if expected != X.shape[1]:
                 raise ValueError(
@@ -628,7 +632,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
                 },
             )
             data = RowTensors(
-                torch.as_tensor(X, dtype=torch.float32, device=device),
+                torch.from_numpy(np.array(X, dtype=np.float32)).to(device),
                 torch.as_tensor(packed_targets, device=device),
             )
             net.fit(data, y=None)

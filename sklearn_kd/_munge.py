@@ -132,7 +132,7 @@ def munge(
         ensure_min_samples=2,
         input_name="X",
     )
-    n_samples, n_features = X.shape
+    n_features = X.shape[1]
     is_categorical = _categorical_mask(categorical_features, n_features)
     rng = check_random_state(random_state)
 

@@ -11,10 +11,9 @@ from sklearn_kd._munge import munge
 def X_mixed():
     """Two continuous columns on different scales and one categorical column."""
     rng = np.random.RandomState(0)
-    X = np.column_stack(
+    return np.column_stack(
         [rng.normal(size=40), 100 * rng.normal(size=40), rng.choice([3, 7, 11], 40)]
     )
-    return X
 
 
 def _paper_neighbours(X, categorical):
@@ -26,7 +25,7 @@ def _paper_neighbours(X, categorical):
     return squared.argmin(axis=1)
 
 
-def test_shape_dtype_and_row_order(X_mixed):
+def test_shape_and_dtype(X_mixed):
     X_synthetic = munge(X_mixed, n_samples_per_row=3, random_state=0)
     assert X_synthetic.shape == (120, 3)
     assert X_synthetic.dtype == np.float64
@@ -104,14 +103,20 @@ def test_missing_values_are_swapped_as_values():
 
 def test_missing_values_partial_swaps_and_all_nan_column():
     rng = np.random.RandomState(0)
-    X = rng.normal(size=(30, 3))
-    X[rng.rand(30) < 0.3, 0] = np.nan
+    X = np.column_stack([rng.normal(size=(30, 3)), rng.choice([0, 1, 2], 30)])
+    X[::3, 0] = np.nan
     X[:, 2] = np.nan
-    X_synthetic = munge(X, swap_probability=0.5, random_state=0)
+    X[1::3, 3] = np.nan
+    X_synthetic = munge(
+        X, swap_probability=0.5, categorical_features=[3], random_state=0
+    )
     assert np.isnan(X_synthetic[:, 2]).all()
     assert np.isfinite(X_synthetic[:, 1]).all()
-    nan_share = np.isnan(X_synthetic[:, 0]).mean()
-    assert 0.1 < nan_share < 0.5
+    # A third of the values are missing: swaps carry NaN around at about that rate.
+    for column in (0, 3):
+        assert 1 / 6 < np.isnan(X_synthetic[:, column]).mean() < 1 / 2
+    observed_categories = X_synthetic[~np.isnan(X_synthetic[:, 3]), 3]
+    assert set(np.unique(observed_categories)) <= {0.0, 1.0, 2.0}
 
 
 def test_missing_values_do_not_distort_the_neighbour_search():
