@@ -535,31 +535,64 @@ def _combine(general_proba, outputs, max_iter, tol):
     if not outputs:
         return combined
     active = np.unique(np.concatenate([rows for _, rows, _ in outputs]))
-    position = np.full(len(combined), -1)
-    position[active] = np.arange(active.size)
-    local_outputs = [(subset, position[rows], proba) for subset, rows, proba in outputs]
     general = combined[active]
+    outputs = _restrict_rows(outputs, np.isin(np.arange(len(combined)), active))
     n_terms = 1 + np.bincount(
-        np.concatenate([rows for _, rows, _ in local_outputs]), minlength=active.size
+        np.concatenate([rows for _, rows, _ in outputs]), minlength=active.size
     )
     q = np.maximum(general, _PROBABILITY_FLOOR)
     q /= q.sum(axis=1, keepdims=True)
+    # Rows converge at very different speeds (slowest when mass must flow into
+    # classes only the specialists' dustbins vouch for), so converged rows leave
+    # the working set.
+    pending = np.arange(active.size)
     for _ in range(max_iter):
-        updated = _completed_targets(q, general, local_outputs) / n_terms[:, None]
-        change = np.max(np.abs(updated - q))
+        updated = _completed_targets(q, general, outputs) / n_terms[:, None]
+        converged = _suboptimality_bound(q, updated, n_terms) <= tol
+        combined[active[pending]] = updated
         q = updated
-        if change <= tol:
+        if converged.all():
             break
+        if converged.any():
+            keep = ~converged
+            pending, q, general, n_terms = (
+                pending[keep],
+                q[keep],
+                general[keep],
+                n_terms[keep],
+            )
+            outputs = _restrict_rows(outputs, keep)
     else:
         warnings.warn(
             f"The specialist combination did not converge in {max_iter} "
-            f"iterations (last change {change:.2e} > solver_tol={tol:g}); "
-            "increase solver_max_iter.",
+            f"iterations for {pending.size} rows (solver_tol={tol:g}); increase "
+            "solver_max_iter.",
             ConvergenceWarning,
             stacklevel=3,
         )
-    combined[active] = q
     return combined
+
+
+def _suboptimality_bound(q, updated, n_terms):
+    """Frank-Wolfe bound on each row's objective gap, from one update.
+
+    The objective is convex in q with gradient ``-targets / q``, and
+    ``updated = targets / n_terms``, so the gap to the optimum is at most
+    ``n_terms * (max(updated / q) - 1)``.
+    """
+    ratio = np.divide(updated, q, out=np.zeros_like(q), where=q > 0)
+    return n_terms * (ratio.max(axis=1) - 1)
+
+
+def _restrict_rows(outputs, keep):
+    """``outputs`` on the rows where ``keep`` is true, renumbered from 0."""
+    position = np.cumsum(keep) - 1
+    restricted = []
+    for subset, rows, proba in outputs:
+        selected = keep[rows]
+        if selected.any():
+            restricted.append((subset, position[rows[selected]], proba[selected]))
+    return restricted
 
 
 def _completed_targets(q, general, outputs):

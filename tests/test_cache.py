@@ -92,7 +92,9 @@ def test_changed_teacher_or_data_never_hits_a_stale_entry(iris, tmp_path):
 def tiny_net(X, y, epochs):
     torch.manual_seed(0)
     net = NeuralNetClassifier(
-        torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)),
+        torch.nn.Sequential(
+            torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)
+        ),
         criterion=torch.nn.CrossEntropyLoss,
         max_epochs=epochs,
         train_split=None,

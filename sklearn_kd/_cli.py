@@ -1,0 +1,590 @@
+"""The ``sklearn-kd`` command line: ``demo`` and ``compress``.
+
+Every problem the user can fix (a missing file, an unknown column, data the
+teacher cannot read, an unwritable output) ends in one line on stderr,
+``sklearn-kd: error: ...``, and exit status 2 for a bad command line or 1 for a
+problem found while working; never in a traceback, and never with a half-written
+output file.
+"""
+
+import argparse
+import contextlib
+import csv
+import logging
+import os
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+PROG = "sklearn-kd"
+USAGE_ERROR = 2
+RUNTIME_ERROR = 1
+UNLABELLED = -1
+
+_EPILOG = (
+    "Exit status: 0 on success, 2 for a bad command line (unknown option, missing "
+    "file, unknown column), 1 when the teacher or the data cannot be used or an "
+    "output cannot be written."
+)
+
+
+class CommandError(Exception):
+    """A problem to report as one line on stderr, ending with ``exit_status``."""
+
+    def __init__(self, message, exit_status=RUNTIME_ERROR):
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
+def main(argv=None):
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``).
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments after the program name.
+
+    Returns
+    -------
+    exit_status : int
+        0 on success, 1 for a runtime problem, 2 for a bad command line.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or an error argparse printed
+        return exit_.code
+    try:
+        return args.handler(args)
+    except CommandError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return error.exit_status
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser():
+    """The argument parser of ``sklearn-kd`` and its sub-commands."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Knowledge distillation for scikit-learn: compress a fitted classifier "
+            "into a small neural network."
+        ),
+        epilog=_EPILOG,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    commands = parser.add_subparsers(
+        title="commands", metavar="COMMAND", dest="command", required=True
+    )
+
+    demo = commands.add_parser(
+        "demo",
+        help="distil a random forest on the digits data into a small MLP",
+        description=(
+            "Fit a 300-tree random forest on 75%% of scikit-learn's digits data, "
+            "distil it into a small MLP and compare the two on the other 25%%: "
+            "accuracy, log loss, agreement, pickled size and prediction time."
+        ),
+        epilog=_EPILOG,
+    )
+    demo.add_argument(
+        "--seed",
+        metavar="S",
+        type=int,
+        default=0,
+        help="seed of the student's initialisation and shuffling (default: 0)",
+    )
+    demo.add_argument(
+        "--max-epochs",
+        metavar="N",
+        type=_positive_int,
+        default=100,
+        help="training epochs of the student (default: 100)",
+    )
+    _add_quiet(demo)
+    demo.set_defaults(handler=_run_demo)
+
+    compress = commands.add_parser(
+        "compress",
+        help="distil a fitted classifier saved with joblib, on the rows of a CSV",
+        description=(
+            "Distil a fitted classifier (saved with joblib) into a small MLP, "
+            "using the rows of a CSV file as transfer data, then save the student "
+            "and print the compression report on those rows. The CSV's columns "
+            "are the teacher's features, in its order or by its feature names, "
+            "and must be numeric. Without --target every row is unlabelled and "
+            "the student learns from the teacher alone."
+        ),
+        epilog=_EPILOG,
+    )
+    compress.add_argument("teacher", metavar="TEACHER.joblib", type=Path)
+    compress.add_argument("data", metavar="DATA.csv", type=Path)
+    compress.add_argument(
+        "--target",
+        metavar="COLUMN",
+        help="column of true labels (-1 marks an unlabelled row); not a feature",
+    )
+    compress.add_argument(
+        "--temperature",
+        metavar="T",
+        type=_positive_float,
+        default=2.0,
+        help="distillation temperature, > 0 (default: 2.0)",
+    )
+    compress.add_argument(
+        "--soft-target-weight",
+        metavar="W",
+        type=_unit_float,
+        default=0.7,
+        help="weight of the teacher's soft targets in [0, 1] against the labels "
+        "(default: 0.7; unlabelled rows always learn from the teacher alone)",
+    )
+    compress.add_argument(
+        "--max-epochs",
+        metavar="N",
+        type=_positive_int,
+        default=50,
+        help="training epochs of the student (default: 50)",
+    )
+    compress.add_argument(
+        "--out",
+        metavar="STUDENT.onnx",
+        type=Path,
+        help="write the student as ONNX (needs: pip install 'sklearn-kd[onnx]')",
+    )
+    compress.add_argument(
+        "--out-joblib",
+        metavar="STUDENT.joblib",
+        type=Path,
+        help="write the student as a joblib file (a StudentClassifier)",
+    )
+    compress.add_argument(
+        "--seed",
+        metavar="S",
+        type=int,
+        default=None,
+        help="seed of the student's initialisation and shuffling",
+    )
+    _add_quiet(compress)
+    compress.set_defaults(handler=_run_compress)
+    return parser
+
+
+def _add_quiet(parser):
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar while training"
+    )
+
+
+def _number_in(kind, accepts, wanted):
+    """An argparse ``type``: ``kind(text)``, checked by ``accepts``."""
+
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not accepts(value):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+        return value
+
+    return convert
+
+
+_positive_int = _number_in(int, lambda value: value >= 1, "an integer >= 1")
+_positive_float = _number_in(float, lambda value: value > 0, "a number > 0")
+_unit_float = _number_in(float, lambda value: 0 <= value <= 1, "a number in [0, 1]")
+
+
+def _progress_verbosity(quiet):
+    """``verbose`` for DistilledClassifier: a progress bar unless quiet or no tqdm."""
+    if quiet:
+        return 0
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        print(
+            f"{PROG}: note: install tqdm for a progress bar (pip install tqdm)",
+            file=sys.stderr,
+        )
+        return 0
+    return 1
+
+
+# -- demo ----------------------------------------------------------------------
+
+
+def _run_demo(args):
+    from ._demo import DEMO_DATA, DEMO_N_TREES, DEMO_TEST_SIZE, run_demo
+
+    print(
+        f"Distilling a random forest ({DEMO_N_TREES} trees) into a small MLP on "
+        f"scikit-learn's {DEMO_DATA} data; both are then compared on "
+        f"{DEMO_TEST_SIZE:.0%} held-out rows.",
+        flush=True,
+    )
+    report = run_demo(
+        seed=args.seed,
+        max_epochs=args.max_epochs,
+        verbose=_progress_verbosity(args.quiet),
+    )
+    print(report)
+    return 0
+
+
+# -- compress ------------------------------------------------------------------
+
+
+@dataclass
+class _Table:
+    """A CSV file's feature columns and labels.
+
+    ``X`` holds the feature columns as floats; ``frame`` the same columns as a
+    pandas DataFrame, or None where pandas is not installed.
+    """
+
+    columns: list
+    X: np.ndarray
+    y: np.ndarray | None
+    frame: object
+
+
+def _run_compress(args):
+    from ._distilled import DistilledClassifier
+    from .metrics import _format_bytes
+
+    outputs = _check_outputs(args.out, args.out_joblib)
+    for path, role in ((args.teacher, "teacher"), (args.data, "data")):
+        if not path.is_file():
+            raise CommandError(f"{role} file not found: {path}", USAGE_ERROR)
+    table = _read_table(args.data, args.target)
+    teacher = _load_teacher(args.teacher)
+    X = _teacher_input(teacher, table, args.data.name)
+    y = table.y if table.y is not None else np.full(len(table.X), UNLABELLED)
+
+    distilled = DistilledClassifier(
+        teacher,
+        temperature=args.temperature,
+        soft_target_weight=args.soft_target_weight,
+        max_epochs=args.max_epochs,
+        random_state=args.seed,
+        verbose=_progress_verbosity(args.quiet),
+    )
+    try:
+        distilled.fit(X, y)
+    except (ValueError, TypeError, FloatingPointError) as error:
+        raise CommandError(f"distillation failed: {error}") from error
+    _write_outputs(distilled.export_student(), outputs)
+    for path, kind in outputs:
+        print(f"wrote {path} ({kind}, {_format_bytes(path.stat().st_size)})")
+    if not outputs:
+        print(
+            f"{PROG}: note: no --out or --out-joblib given, the student was not saved",
+            file=sys.stderr,
+        )
+    _print_report(teacher, distilled, X, table.y, args.data.name)
+    return 0
+
+
+def _check_outputs(out, out_joblib):
+    """Check the output paths before any work; return ``[(path, kind), ...]``."""
+    outputs = []
+    if out is not None:
+        if out.suffix.lower() != ".onnx":
+            raise CommandError(
+                f"--out must name an .onnx file, got {out}; use --out-joblib "
+                "for a joblib file",
+                USAGE_ERROR,
+            )
+        try:
+            import onnxscript  # noqa: F401
+        except ImportError:
+            raise CommandError(
+                "--out writes ONNX, which needs onnx and onnxscript: "
+                "pip install 'sklearn-kd[onnx]' (or use --out-joblib)"
+            ) from None
+        outputs.append((out, "ONNX"))
+    if out_joblib is not None:
+        outputs.append((out_joblib, "joblib"))
+    if len({path.resolve() for path, _ in outputs}) < len(outputs):
+        raise CommandError("--out and --out-joblib name the same file", USAGE_ERROR)
+    for path, _ in outputs:
+        folder = path.parent
+        if path.is_dir():
+            raise CommandError(f"cannot write {path}: it is a folder")
+        if not folder.is_dir():
+            raise CommandError(f"cannot write {path}: folder {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            raise CommandError(f"cannot write {path}: folder {folder} is not writable")
+    return outputs
+
+
+def _load_teacher(path):
+    import joblib
+
+    print(
+        f"{PROG}: warning: loading {path} runs any code it holds: load only "
+        "joblib files you trust",
+        file=sys.stderr,
+    )
+    try:
+        teacher = joblib.load(path)
+    except Exception as error:  # unpickling can raise anything
+        raise CommandError(
+            f"cannot load {path} (is it a file written by joblib.dump?): "
+            f"{type(error).__name__}: {error}"
+        ) from error
+    name = type(teacher).__name__
+    missing = [m for m in ("predict", "predict_proba") if not hasattr(teacher, m)]
+    if missing:
+        raise CommandError(
+            f"{path} holds a {name}, which has no {' or '.join(missing)}: the "
+            "teacher must be a fitted classifier with predict and predict_proba"
+        )
+    from ._teacher import is_fitted
+
+    if not is_fitted(teacher):
+        raise CommandError(
+            f"{path} holds an unfitted {name}: compress needs a fitted teacher"
+        )
+    return teacher
+
+
+def _import_pandas():
+    """pandas, or None where it is not installed (it is optional)."""
+    try:
+        import pandas
+    except ImportError:
+        return None
+    return pandas
+
+
+def _read_table(path, target):
+    pd = _import_pandas()
+    if pd is None:
+        return _read_table_without_pandas(path, target)
+    return _read_table_with_pandas(pd, path, target)
+
+
+def _read_table_with_pandas(pd, path, target):
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise CommandError(f"cannot read {path} as CSV: {error}") from error
+    frame.columns = [str(name) for name in frame.columns]
+    _check_target(target, list(frame.columns), path)
+    y = None
+    if target is not None:
+        labels = frame.pop(target)
+        _check_no_empty_labels(int(labels.isna().sum()), target, path)
+        y = labels.to_numpy()
+    _check_rows_and_columns(len(frame), list(frame.columns), path)
+    for name in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[name]):
+            values = frame[name].dropna()
+            example = values.iloc[0] if len(values) else None
+            raise _non_numeric_column(name, example, path)
+    return _Table(list(frame.columns), frame.to_numpy(np.float64), y, frame)
+
+
+def _read_table_without_pandas(path, target):
+    try:
+        with open(path, newline="") as file:
+            rows = list(csv.reader(file))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise CommandError(f"cannot read {path} as CSV: {error}") from error
+    if not rows:
+        raise CommandError(f"{path} is empty")
+    header, body = rows[0], [row for row in rows[1:] if row]
+    for line, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise CommandError(
+                f"cannot read {path} as CSV: row {line} has {len(row)} fields, the "
+                f"header {len(header)}"
+            )
+    columns = {name: [row[i] for row in body] for i, name in enumerate(header)}
+    _check_target(target, header, path)
+    y = None
+    if target is not None:
+        cells = columns.pop(target)
+        _check_no_empty_labels(sum(not cell.strip() for cell in cells), target, path)
+        y = _parse_labels(cells)
+    _check_rows_and_columns(len(body), list(columns), path)
+    values = []
+    for name, cells in columns.items():
+        try:
+            values.append([float(cell) if cell.strip() else np.nan for cell in cells])
+        except ValueError:
+            example = next(cell for cell in cells if not _is_float_or_empty(cell))
+            raise _non_numeric_column(name, example, path) from None
+    X = np.array(values, dtype=np.float64).T.reshape(len(body), len(columns))
+    return _Table(list(columns), X, y, None)
+
+
+def _is_float_or_empty(cell):
+    try:
+        float(cell)
+    except ValueError:
+        return not cell.strip()
+    return True
+
+
+def _parse_labels(cells):
+    """Labels as ints, else floats, else strings, as pandas would read them."""
+    for kind in (int, float):
+        try:
+            return np.array([kind(cell) for cell in cells])
+        except ValueError:
+            continue
+    return np.array(cells, dtype=object)
+
+
+def _check_target(target, columns, path):
+    if target is not None and target not in columns:
+        raise CommandError(
+            f"--target {target!r} is not a column of {path}; its columns are "
+            f"{_shorten(columns)}",
+            USAGE_ERROR,
+        )
+
+
+def _check_no_empty_labels(n_empty, target, path):
+    if n_empty:
+        raise CommandError(
+            f"target column {target!r} of {path} has {n_empty} empty cells; "
+            "mark unlabelled rows with -1"
+        )
+
+
+def _check_rows_and_columns(n_rows, columns, path):
+    if n_rows == 0:
+        raise CommandError(f"{path} has no data rows")
+    if not columns:
+        raise CommandError(f"{path} has no feature columns")
+
+
+def _non_numeric_column(name, example, path):
+    return CommandError(
+        f"column {name!r} of {path} is not numeric (e.g. {example!r}): the student "
+        "reads numbers only, and compress does not support string columns yet; "
+        "encode the column as numbers (for the teacher too)"
+    )
+
+
+def _teacher_input(teacher, table, data_name):
+    """The rows in the form the teacher was fitted on: a DataFrame when it knows
+    feature names (its columns put in the teacher's order), else a float array."""
+    name = type(teacher).__name__
+    names = getattr(teacher, "feature_names_in_", None)
+    if names is not None:
+        names = [str(feature) for feature in names]
+        lacking = [feature for feature in names if feature not in table.columns]
+        unknown = [column for column in table.columns if column not in names]
+        if lacking or unknown:
+            parts = []
+            if lacking:
+                parts.append(f"lacks the teacher's features {_shorten(lacking)}")
+            if unknown:
+                parts.append(
+                    f"has columns the teacher was not fitted on {_shorten(unknown)}"
+                    " (if one is the labels, name it with --target)"
+                )
+            raise CommandError(f"{data_name} " + " and ".join(parts))
+        if table.frame is None:
+            raise CommandError(
+                f"the teacher {name} was fitted on a pandas DataFrame with named "
+                "columns; install pandas to pass it one (pip install pandas)"
+            )
+        return table.frame[names]
+    expected = getattr(teacher, "n_features_in_", table.X.shape[1])
+    if expected != table.X.shape[1]:
+        raise CommandError(
+            f"the teacher {name} expects {expected} features, but {data_name} has "
+            f"{table.X.shape[1]} feature columns"
+            + ("" if table.y is not None else " (name a label column with --target)")
+        )
+    return table.X
+
+
+def _shorten(names, limit=8):
+    shown = ", ".join(repr(name) for name in names[:limit])
+    return f"[{shown}{', ...' if len(names) > limit else ''}]"
+
+
+def _write_outputs(student, outputs):
+    """Write every output to a temporary file beside it, then move them all into
+    place: a failure leaves no partial file, and no output without the others."""
+    written = []
+    try:
+        for path, kind in outputs:
+            descriptor, temporary = tempfile.mkstemp(
+                dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+            )
+            os.close(descriptor)
+            written.append((temporary, path))
+            if kind == "ONNX":
+                with _quiet_onnx_export():
+                    student.to_onnx(temporary)
+            else:
+                import joblib
+
+                joblib.dump(student, temporary)
+        permissions = 0o666 & ~_current_umask()  # mkstemp's files are private
+        for temporary, path in written:
+            os.chmod(temporary, permissions)
+            os.replace(temporary, path)
+    except OSError as error:
+        raise CommandError(f"cannot write the student: {error}") from error
+    finally:
+        for temporary, _ in written:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temporary)
+
+
+def _current_umask():
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+@contextlib.contextmanager
+def _quiet_onnx_export():
+    # torch's exporter logs notes irrelevant here (e.g. that torchvision is not
+    # installed) and emits its own deprecation warnings.
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _print_report(teacher, distilled, X, y, data_name):
+    from .metrics import compression_report
+
+    which = f"the {len(X)} rows"
+    if y is not None:
+        labelled = np.flatnonzero(y != UNLABELLED)
+        if len(labelled) == 0:
+            y = None
+        elif len(labelled) < len(y):
+            X = X.iloc[labelled] if hasattr(X, "iloc") else X[labelled]
+            y, which = y[labelled], f"the {len(labelled)} labelled rows"
+    print(
+        f"\nCompression report on {which} of {data_name} (the distillation data: "
+        "held-out data gives honest numbers):"
+    )
+    print(compression_report(teacher, distilled, X, y))

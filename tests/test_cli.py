@@ -1,0 +1,289 @@
+import os
+import re
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import RandomForestClassifier
+
+from sklearn_kd import StudentClassifier, _cli
+from sklearn_kd._cli import main
+
+# Every fourth row of breast cancer: small enough for a fast distillation.
+ROWS = slice(None, None, 4)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    # The students here are tiny: on a busy shared CPU, torch's thread
+    # synchronisation, not the arithmetic, made their training ten times slower.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def breast_cancer():
+    data = load_breast_cancer(as_frame=True)
+    X, y = data.data.iloc[ROWS], data.target.iloc[ROWS]
+    return X.reset_index(drop=True), y.reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def forests(breast_cancer):
+    """A forest fitted on a DataFrame (it knows feature names), one on an array."""
+    X, y = breast_cancer
+    named = RandomForestClassifier(n_estimators=20, random_state=0).fit(X, y)
+    plain = RandomForestClassifier(n_estimators=20, random_state=0)
+    return named, plain.fit(X.to_numpy(), y)
+
+
+@pytest.fixture
+def files(tmp_path, breast_cancer, forests):
+    """Input files in tmp_path, good and bad; their paths as strings, by role."""
+    X, y = breast_cancer
+    named, plain = forests
+    paths = {
+        name: tmp_path / file
+        for name, file in [
+            ("named", "named.joblib"),
+            ("plain", "plain.joblib"),
+            ("unfitted", "unfitted.joblib"),
+            ("labelled", "labelled.csv"),
+            ("unlabelled", "unlabelled.csv"),
+            ("colours", "colours.csv"),
+            ("narrow", "narrow.csv"),
+        ]
+    }
+    joblib.dump(named, paths["named"])
+    joblib.dump(plain, paths["plain"])
+    joblib.dump(RandomForestClassifier(), paths["unfitted"])
+    X.assign(label=y).to_csv(paths["labelled"], index=False)
+    X.to_csv(paths["unlabelled"], index=False)
+    X.assign(colour="red").to_csv(paths["colours"], index=False)
+    X.iloc[:, :5].to_csv(paths["narrow"], index=False)
+    return {"dir": str(tmp_path)} | {name: str(path) for name, path in paths.items()}
+
+
+def compress(*args, epochs=3):
+    return main(["compress", *map(str, args), "--quiet", "--max-epochs", str(epochs)])
+
+
+def report_value(stdout, row):
+    """The student's value in a row of the printed compression report."""
+    match = re.search(rf"^{row}\s+(?:\S+\s+)?([\d.]+)$", stdout, re.MULTILINE)
+    return float(match.group(1))
+
+
+def test_module_runs_as_a_program():
+    result = subprocess.run(
+        [sys.executable, "-m", "sklearn_kd", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: sklearn-kd")
+    assert "demo" in result.stdout and "compress" in result.stdout
+
+
+def test_no_command_is_a_usage_error(capsys):
+    assert main([]) == 2
+    assert "required: COMMAND" in capsys.readouterr().err
+
+
+def test_demo_prints_progress_and_report(capsys):
+    assert main(["demo", "--max-epochs", "3", "--seed", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "training student" in err and "3/3" in err
+    for row in ("accuracy", "log loss", "agreement with teacher", "pickled size"):
+        assert re.search(rf"^{row} ", out, re.MULTILINE)
+    assert "predict time (1 row)" in out
+    assert 0.5 < report_value(out, "accuracy") <= 1
+
+
+def test_run_demo_returns_report_of_a_smaller_student():
+    from sklearn_kd._demo import run_demo
+
+    report = run_demo(max_epochs=3)
+    assert report.n_samples == 450  # the held-out quarter of digits
+    assert report.size_ratio > 10
+    assert 0 <= report.student_accuracy <= 1
+
+
+def test_compress_with_target(files, tmp_path, capsys, breast_cancer):
+    student_path = tmp_path / "student.joblib"
+    status = compress(
+        files["named"], files["labelled"], "--target", "label",
+        "--out-joblib", student_path, "--seed", "0", epochs=30,
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert status == 0
+    assert "load only joblib files you trust" in err
+    assert "training student" not in err  # --quiet
+    assert f"wrote {student_path} (joblib" in out
+    assert report_value(out, "accuracy") > 0.85
+
+    student = joblib.load(student_path)
+    X, y = breast_cancer
+    assert isinstance(student, StudentClassifier)
+    assert list(student.feature_names_in_) == list(X.columns)
+    assert student.score(X, y) == pytest.approx(report_value(out, "accuracy"), abs=1e-4)
+
+
+def test_compress_without_target_learns_from_the_teacher(files, tmp_path, capsys):
+    before = set(os.listdir(tmp_path))
+    status = compress(files["plain"], files["unlabelled"], "--seed", "0", epochs=30)
+    out, err = capsys.readouterr()
+    assert status == 0
+    assert not re.search(r"^accuracy", out, re.MULTILINE)
+    assert report_value(out, "agreement with teacher") > 0.9
+    assert "the student was not saved" in err
+    assert set(os.listdir(tmp_path)) == before
+
+
+def test_compress_reports_accuracy_on_labelled_rows_only(files, tmp_path, capsys):
+    data = pd.read_csv(files["labelled"])
+    data.loc[::2, "label"] = -1
+    data.to_csv(tmp_path / "partly.csv", index=False)
+    assert compress(files["named"], tmp_path / "partly.csv", "--target", "label") == 0
+    out = capsys.readouterr().out
+    assert f"the {len(data) - len(data[::2])} labelled rows" in out
+    assert re.search(r"^accuracy", out, re.MULTILINE)
+
+
+def test_compress_onnx_round_trip(files, tmp_path, breast_cancer):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    onnx_path, joblib_path = tmp_path / "student.onnx", tmp_path / "student.joblib"
+    status = compress(
+        files["plain"], files["unlabelled"],
+        "--out", onnx_path, "--out-joblib", joblib_path,
+    )  # fmt: skip
+    assert status == 0
+    X = breast_cancer[0].to_numpy(np.float32)
+    session = onnxruntime.InferenceSession(str(onnx_path))
+    (onnx_proba,) = session.run(None, {"X": X})
+    expected = joblib.load(joblib_path).predict_proba(X)
+    np.testing.assert_allclose(onnx_proba, expected, atol=1e-5)
+    assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+
+
+def test_compress_without_pandas(files, monkeypatch, capsys):
+    monkeypatch.setattr(_cli, "_import_pandas", lambda: None)
+    assert compress(files["plain"], files["labelled"], "--target", "label") == 0
+    assert re.search(r"^accuracy", capsys.readouterr().out, re.MULTILINE)
+
+    assert compress(files["named"], files["labelled"], "--target", "label") == 1
+    assert "install pandas" in capsys.readouterr().err
+
+
+# Arguments (with {role} placeholders for the paths in `files`), exit status, and
+# a part of the error message.
+BAD_INPUTS = {
+    "missing teacher file": (
+        ["{dir}/absent.joblib", "{labelled}"],
+        2,
+        "teacher file not found",
+    ),
+    "missing data file": (
+        ["{named}", "{dir}/absent.csv"],
+        2,
+        "data file not found",
+    ),
+    "missing target column": (
+        ["{named}", "{labelled}", "--target", "species"],
+        2,
+        "--target 'species' is not a column of",
+    ),
+    "string column": (
+        ["{named}", "{colours}"],
+        1,
+        "column 'colour' of {colours} is not numeric (e.g. 'red')",
+    ),
+    "too few features": (
+        ["{plain}", "{narrow}"],
+        1,
+        "expects 30 features, but narrow.csv has 5",
+    ),
+    "unknown column": (
+        ["{named}", "{labelled}"],
+        1,
+        "has columns the teacher was not fitted on ['label']",
+    ),
+    "lacking features": (
+        ["{named}", "{narrow}"],
+        1,
+        "lacks the teacher's features ['mean compactness'",
+    ),
+    "not a joblib file": (
+        ["{labelled}", "{unlabelled}"],
+        1,
+        "is it a file written by joblib.dump?",
+    ),
+    "unfitted teacher": (
+        ["{unfitted}", "{unlabelled}"],
+        1,
+        "unfitted RandomForestClassifier",
+    ),
+    "output folder absent": (
+        ["{plain}", "{unlabelled}", "--out-joblib", "{dir}/absent/s.joblib"],
+        1,
+        "folder {dir}/absent does not exist",
+    ),
+    "output is a folder": (
+        ["{plain}", "{unlabelled}", "--out-joblib", "{dir}"],
+        1,
+        "it is a folder",
+    ),
+    "output not onnx": (
+        ["{plain}", "{unlabelled}", "--out", "{dir}/s.joblib"],
+        2,
+        "--out must name an .onnx file",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_is_one_line_and_an_exit_status(case, files, capsys):
+    template, status, message = BAD_INPUTS[case]
+    before = set(os.listdir(files["dir"]))
+
+    assert compress(*[arg.format(**files) for arg in template]) == status
+    out, err = capsys.readouterr()
+    last_line = err.splitlines()[-1]
+    assert [line for line in err.splitlines() if "error" in line] == [last_line]
+    assert last_line.startswith("sklearn-kd: error: ")
+    assert message.format(**files) in last_line
+    assert "Traceback" not in err and out == ""
+    assert set(os.listdir(files["dir"])) == before
+
+
+def test_bad_option_value_is_a_usage_error(files, capsys):
+    assert compress(files["plain"], files["unlabelled"], "--temperature", "0") == 2
+    err = capsys.readouterr().err
+    assert "argument --temperature: must be a number > 0, got '0'" in err
+
+
+def test_failed_write_leaves_no_file(files, tmp_path, capsys, monkeypatch):
+    def dump_half_then_fail(value, filename):
+        with open(filename, "wb") as file:
+            file.write(b"partial")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(joblib, "dump", dump_half_then_fail)
+    before = set(os.listdir(tmp_path))
+    status = compress(
+        files["plain"], files["unlabelled"], "--out-joblib", tmp_path / "s.joblib"
+    )
+    assert status == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "sklearn-kd: error: cannot write the student: No space left on device"
+    )
+    assert set(os.listdir(tmp_path)) == before
