@@ -1,0 +1,62 @@
+"""The exported student: standalone, small, picklable, ONNX-exportable."""
+
+import pickle
+
+import numpy as np
+import pytest
+from conftest import fast_distiller
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestClassifier
+
+from sklearn_kd import StudentClassifier
+
+
+@pytest.fixture(scope="module")
+def distilled(cancer):
+    X, y = cancer
+    X = X.copy()
+    X[::9, 4] = np.nan
+    forest = RandomForestClassifier(n_estimators=100, random_state=0).fit(X, y)
+    return forest, fast_distiller(forest).fit(X, y), X
+
+
+def test_export_holds_no_teacher_and_predicts_the_same(distilled):
+    forest, model, X = distilled
+    student = model.export_student()
+    assert isinstance(student, StudentClassifier)
+    payload = pickle.dumps(student)
+    assert b"RandomForest" not in payload
+    assert len(payload) * 10 < len(pickle.dumps(forest))
+    np.testing.assert_allclose(student.predict_proba(X), model.predict_proba(X), atol=1e-7)
+    np.testing.assert_array_equal(student.predict(X), model.predict(X))
+    restored = pickle.loads(payload)
+    np.testing.assert_array_equal(restored.predict_proba(X), student.predict_proba(X))
+    assert student.n_features_in_ == X.shape[1]
+    np.testing.assert_array_equal(clone(student).predict(X), student.predict(X))
+
+
+def test_export_is_a_copy(distilled):
+    _, model, X = distilled
+    student = model.export_student()
+    student.shift_logit_bias(1, 5.0)
+    assert (student.predict(X) == 1).mean() > (model.predict(X) == 1).mean()
+
+
+def test_export_rejects_wrong_feature_count(distilled):
+    _, model, X = distilled
+    with pytest.raises(ValueError, match="expects 30"):
+        model.export_student().predict(X[:, :5])
+
+
+def test_onnx_export_reproduces_predict_proba(distilled, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    _, model, X = distilled
+    student = model.export_student()
+    path = tmp_path / "student.onnx"
+    student.to_onnx(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["student.onnx"]
+    session = ort.InferenceSession(str(path))
+    for rows in (X[:1], X):
+        (proba,) = session.run(None, {"X": rows.astype(np.float32)})
+        np.testing.assert_allclose(proba, student.predict_proba(rows), atol=1e-5)
