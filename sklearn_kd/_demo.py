@@ -2,8 +2,8 @@
 
 Digits (8x8 images of handwritten digits, 10 classes, 1797 rows) is bundled with
 scikit-learn, so the demo needs no download. On it a 300-tree forest pickles to
-about 14 MB, while the student that matches its accuracy to within a point pickles
-to about 200 kB and answers a single row far faster.
+about 14 MB, while a student within about a point of its held-out accuracy
+pickles to about 200 kB and answers a single row a hundred times faster.
 """
 
 from contextlib import contextmanager
@@ -22,10 +22,13 @@ DEMO_TEST_SIZE = 0.25
 
 
 @contextmanager
-def _one_torch_thread():
-    # The student's matrices are too small to gain from several threads, and on
-    # a busy machine torch's thread synchronisation made training ten times
-    # slower. One thread also matches the single-threaded forest in the timings.
+def one_torch_thread():
+    """Run torch on one thread inside the block.
+
+    The students here are too small to gain from several threads, and on a busy
+    machine torch's thread synchronisation made their training ten times slower.
+    One thread also times the student on one core, as a default forest is.
+    """
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -59,9 +62,18 @@ def run_demo(*, seed=0, max_epochs=100, verbose=0):
 
     Examples
     --------
+    The forest alone takes seconds to fit, so this example is not run:
+
     >>> from sklearn_kd._demo import run_demo
-    >>> report = run_demo(max_epochs=100)  # doctest: +SKIP
-    >>> print(report)  # doctest: +SKIP
+    >>> print(run_demo())  # doctest: +SKIP
+                            teacher   student  ratio
+    accuracy                 0.9844    0.9844
+    log loss                 0.3129    0.1368
+    agreement with teacher             0.9800
+    mean KL divergence                 0.1850
+    pickled size            14.3 MB  210.9 kB  67.9x
+    predict time (batch)    50.3 ms    991 µs  50.8x
+    predict time (1 row)    35.0 ms    154 µs   226x
     """
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
@@ -72,6 +84,6 @@ def run_demo(*, seed=0, max_epochs=100, verbose=0):
     student = DistilledClassifier(
         forest, max_epochs=max_epochs, random_state=seed, verbose=verbose
     )
-    with _one_torch_thread():
+    with one_torch_thread():
         student.fit(X_train, y_train)
         return compression_report(forest, student, X_test, y_test)

@@ -26,7 +26,7 @@ from ._loss import (
     softmax,
 )
 from ._munge import munge
-from ._preprocessing import InputEncoder, categorical_mask
+from ._preprocessing import CategoryCodes, InputEncoder, categorical_mask
 from ._skorch_net import EpochProgressBar, RowTensors, StudentNet, ValidationSplit
 from ._soft_targets import SOFT_TARGET_SOURCES, teacher_logits
 from ._student import (
@@ -442,6 +442,9 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
                 "or 'optimizer__' (the optimizer's)."
             )
         X_teacher = X if hasattr(X, "iloc") or isinstance(X, np.ndarray) else None
+        self.category_codes_ = CategoryCodes.from_frame(X)
+        if self.category_codes_ is not None:
+            X = self.category_codes_.encode(X)
         X, y = validate_data(
             self, X, y, dtype=np.float64, ensure_all_finite=self._finiteness()
         )
@@ -452,6 +455,8 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         categorical = categorical_mask(self.categorical_features, X.shape[1])
+        if self.category_codes_ is not None:
+            categorical |= self.category_codes_.columns_mask(self.feature_names_in_)
 
         if self.soft_target_weight == 0:
             rows = np.flatnonzero(labelled)
@@ -547,6 +552,8 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
             import pandas as pd
 
             X_synthetic = pd.DataFrame(X_synthetic, columns=X_teacher.columns)
+            if self.category_codes_ is not None:
+                X_synthetic = self.category_codes_.decode(X_synthetic)
         if self.proba_eps == "auto":
             eps = _AUTO_EPS[self.loss]
         else:
@@ -642,6 +649,8 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
 
     def _student_logits(self, X):
         check_is_fitted(self)
+        if self.category_codes_ is not None:
+            X = self.category_codes_.encode(X)
         X = validate_data(
             self, X, reset=False, dtype=np.float32, ensure_all_finite=self._finiteness()
         )
@@ -747,4 +756,5 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
             module,
             self.classes_,
             feature_names=getattr(self, "feature_names_in_", None),
+            category_codes=self.category_codes_,
         )

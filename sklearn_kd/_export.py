@@ -40,6 +40,10 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
         Class labels, in the order of the module's outputs.
     feature_names : array-like of str, default=None
         Names of the input features, if known.
+    category_codes : CategoryCodes, default=None
+        The coding of non-numeric DataFrame columns learnt in training; when set,
+        ``predict`` and ``predict_proba`` take such a DataFrame as it is. The ONNX
+        graph takes the codes.
 
     Attributes
     ----------
@@ -63,10 +67,11 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
     (2, 3)
     """
 
-    def __init__(self, module, classes, *, feature_names=None):
+    def __init__(self, module, classes, *, feature_names=None, category_codes=None):
         self.module = module
         self.classes = classes
         self.feature_names = feature_names
+        self.category_codes = category_codes
 
     def __sklearn_is_fitted__(self):
         return True
@@ -101,6 +106,8 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _logits(self, X):
+        if self.category_codes is not None:
+            X = self.category_codes.encode(X)
         X = check_array(X, dtype=np.float32, ensure_all_finite="allow-nan")
         if X.shape[1] != self.n_features_in_:
             raise ValueError(

@@ -120,3 +120,63 @@ class InputEncoder(nn.Module):
         if len(self.cat_column):
             parts.append((x[:, self.cat_column] == self.cat_value).to(x.dtype))
         return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+
+
+class CategoryCodes:
+    """Integer codes for a DataFrame's non-numeric columns, and back.
+
+    The teacher reads such columns as they are (it may be a pipeline that takes
+    strings); the student reads their codes as categorical features. Values not
+    seen in training, and missing values, get the code -1, which the student's
+    one-hot encoding maps to all zeros.
+
+    Parameters
+    ----------
+    categories : dict
+        Column name to the array of its categories, in code order.
+    """
+
+    def __init__(self, categories):
+        self.categories = categories
+
+    @classmethod
+    def from_frame(cls, X):
+        """The coding of ``X``'s non-numeric columns, or None if it has none."""
+        if not hasattr(X, "columns"):
+            return None
+        import pandas as pd
+
+        categories = {
+            column: np.asarray(pd.Series(X[column]).dropna().unique(), dtype=object)
+            for column in X.columns
+            if not pd.api.types.is_numeric_dtype(X[column])
+        }
+        if not categories:
+            return None
+        for column, values in categories.items():
+            categories[column] = values[np.argsort(values.astype(str))]
+        return cls(categories)
+
+    def columns_mask(self, columns):
+        """Boolean mask of the coded columns among ``columns``."""
+        return np.isin(np.asarray(columns, dtype=object), list(self.categories))
+
+    def encode(self, X):
+        """A copy of ``X`` with each coded column replaced by float codes."""
+        import pandas as pd
+
+        X = X.copy()
+        for column, categories in self.categories.items():
+            X[column] = pd.Categorical(X[column], categories=categories).codes
+        return X
+
+    def decode(self, X):
+        """A copy of the coded frame ``X`` with its codes turned back into values."""
+        X = X.copy().astype(object)
+        for column, categories in self.categories.items():
+            codes = X[column].to_numpy(dtype=float)
+            known = codes >= 0
+            values = np.full(len(codes), None, dtype=object)
+            values[known] = categories[np.round(codes[known]).astype(int)]
+            X[column] = values
+        return X

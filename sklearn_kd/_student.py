@@ -65,7 +65,7 @@ class StudentModule(nn.Module):
 def predict_logits(module, X, *, device, batch_size=65536):
     """Student logits for a float array ``X``, in batches, without gradients."""
     module.eval()
-    X = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
+    X = torch.from_numpy(np.require(X, np.float32, ["C_CONTIGUOUS", "WRITEABLE"]))
     with torch.inference_mode():
         outputs = [
             module(X[start : start + batch_size].to(device)).cpu()

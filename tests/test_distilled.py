@@ -395,3 +395,29 @@ def test_verbose_prints_progress(iris, iris_forest, capsys):
 
 def test_fast_settings_are_small():
     assert FAST["max_epochs"] <= 30
+
+
+def test_string_columns_reach_the_teacher_as_strings():
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"x": rng.normal(size=400), "colour": rng.choice(["red", "green", "blue"], 400)}
+    )
+    y = ((frame.x > 0) ^ (frame.colour == "red")).astype(int).to_numpy()
+    encode = make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), ["colour"]), remainder="passthrough"
+    )
+    teacher = make_pipeline(
+        encode, RandomForestClassifier(n_estimators=20, random_state=0)
+    )
+    teacher.fit(frame, y)
+    model = fast_distiller(teacher, augment="munge", augment_factor=1).fit(frame, y)
+    assert model.score(frame, y) > 0.9
+    unseen = frame.copy()
+    unseen.loc[0, "colour"] = "purple"
+    assert model.predict(unseen).shape == (400,)
+    student = model.export_student()
+    np.testing.assert_array_equal(student.predict(frame), model.predict(frame))

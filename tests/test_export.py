@@ -27,7 +27,9 @@ def test_export_holds_no_teacher_and_predicts_the_same(distilled):
     payload = pickle.dumps(student)
     assert b"RandomForest" not in payload
     assert len(payload) * 10 < len(pickle.dumps(forest))
-    np.testing.assert_allclose(student.predict_proba(X), model.predict_proba(X), atol=1e-7)
+    np.testing.assert_allclose(
+        student.predict_proba(X), model.predict_proba(X), atol=1e-7
+    )
     np.testing.assert_array_equal(student.predict(X), model.predict(X))
     restored = pickle.loads(payload)
     np.testing.assert_array_equal(restored.predict_proba(X), student.predict_proba(X))
