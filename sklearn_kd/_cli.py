@@ -393,12 +393,13 @@ def _read_table_with_pandas(pd, path, target):
         _check_no_empty_labels(int(labels.isna().sum()), target, path)
         y = labels.to_numpy()
     _check_rows_and_columns(len(frame), list(frame.columns), path)
-    for name in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[name]):
-            values = frame[name].dropna()
-            example = values.iloc[0] if len(values) else None
-            raise _non_numeric_column(name, example, path)
-    return _Table(list(frame.columns), frame.to_numpy(np.float64), y, frame)
+    strings = [
+        name for name in frame.columns if not pd.api.types.is_numeric_dtype(frame[name])
+    ]
+    # String columns can only reach a teacher fitted on named columns (such as a
+    # pipeline that encodes them); the student codes them as categories.
+    X = None if strings else frame.to_numpy(np.float64)
+    return _Table(list(frame.columns), X, y, frame)
 
 
 def _read_table_without_pandas(path, target):
@@ -479,9 +480,10 @@ def _check_rows_and_columns(n_rows, columns, path):
 
 def _non_numeric_column(name, example, path):
     return CommandError(
-        f"column {name!r} of {path} is not numeric (e.g. {example!r}): the student "
-        "reads numbers only, and compress does not support string columns yet; "
-        "encode the column as numbers (for the teacher too)"
+        f"column {name!r} of {path} is not numeric (e.g. {example!r}), and the "
+        "teacher was fitted without column names, so it cannot read strings: fit it "
+        "on a DataFrame (e.g. a pipeline that encodes the column), or encode the "
+        "column as numbers"
     )
 
 
@@ -510,6 +512,15 @@ def _teacher_input(teacher, table, data_name):
                 "columns; install pandas to pass it one (pip install pandas)"
             )
         return table.frame[names]
+    if table.X is None:
+        name_, values = next(
+            (column, table.frame[column].dropna())
+            for column in table.columns
+            if table.frame[column].dtype.kind not in "biuf"
+        )
+        raise _non_numeric_column(
+            name_, values.iloc[0] if len(values) else None, data_name
+        )
     expected = getattr(teacher, "n_features_in_", table.X.shape[1])
     if expected != table.X.shape[1]:
         raise CommandError(

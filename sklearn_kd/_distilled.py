@@ -218,7 +218,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         training history.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` has string column names.
 
     See Also

@@ -188,10 +188,10 @@ BAD_INPUTS = {
         2,
         "--target 'species' is not a column of",
     ),
-    "string column": (
-        ["{named}", "{colours}"],
+    "string column for a teacher without column names": (
+        ["{plain}", "{colours}"],
         1,
-        "column 'colour' of {colours} is not numeric (e.g. 'red')",
+        "is not numeric (e.g. 'red'), and the teacher was fitted without column names",
     ),
     "too few features": (
         ["{plain}", "{narrow}"],
@@ -273,3 +273,33 @@ def test_failed_write_leaves_no_file(files, tmp_path, capsys, monkeypatch):
         "sklearn-kd: error: cannot write the student: No space left on device"
     )
     assert set(os.listdir(tmp_path)) == before
+
+
+def test_compress_passes_string_columns_to_a_pipeline_teacher(tmp_path, breast_cancer):
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, y = breast_cancer
+    X = X.iloc[:, :5].assign(colour=np.where(y == 1, "red", "blue"))
+    encode = make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), ["colour"]), remainder="passthrough"
+    )
+    teacher = make_pipeline(
+        encode, RandomForestClassifier(n_estimators=10, random_state=0)
+    )
+    joblib.dump(teacher.fit(X, y), tmp_path / "pipeline.joblib")
+    X.assign(label=y).to_csv(tmp_path / "data.csv", index=False)
+    out = tmp_path / "student.joblib"
+    status = compress(
+        tmp_path / "pipeline.joblib",
+        tmp_path / "data.csv",
+        "--target",
+        "label",
+        "--out-joblib",
+        out,
+        epochs=30,
+    )
+    assert status == 0
+    student = joblib.load(out)
+    assert np.mean(student.predict(X) == y) > 0.9
