@@ -7,6 +7,7 @@ a skorch net, an ensemble) into a small PyTorch network trained by skorch.
 from . import metrics
 from ._distilled import DistilledClassifier
 from ._export import StudentClassifier
+from ._specialists import SpecialistEnsembleClassifier
 from ._student import MLP
 from ._teacher_ensemble import TeacherEnsemble
 
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 __all__ = [
     "MLP",
     "DistilledClassifier",
+    "SpecialistEnsembleClassifier",
     "StudentClassifier",
     "TeacherEnsemble",
     "metrics",

@@ -138,16 +138,16 @@ def build_parser():
         "--temperature",
         metavar="T",
         type=_positive_float,
-        default=2.0,
-        help="distillation temperature, > 0 (default: 2.0)",
+        default=1.0,
+        help="distillation temperature, > 0 (default: %(default)s)",
     )
     compress.add_argument(
         "--soft-target-weight",
         metavar="W",
         type=_unit_float,
-        default=0.7,
+        default=0.5,
         help="weight of the teacher's soft targets in [0, 1] against the labels "
-        "(default: 0.7; unlabelled rows always learn from the teacher alone)",
+        "(default: %(default)s; unlabelled rows always learn from the teacher alone)",
     )
     compress.add_argument(
         "--max-epochs",

@@ -7,7 +7,7 @@ fast; every expected failure is listed with its reason.
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_kd import DistilledClassifier
+from sklearn_kd import DistilledClassifier, SpecialistEnsembleClassifier
 
 SMALL_ESTIMATORS = [
     DistilledClassifier(
@@ -18,9 +18,13 @@ SMALL_ESTIMATORS = [
         hidden_layer_sizes=(16,),
         random_state=0,
     ),
+    SpecialistEnsembleClassifier(
+        LogisticRegression(max_iter=200), n_specialists=2, random_state=0
+    ),
 ]
 
 EXPECTED_FAILED_CHECKS = {
+    "SpecialistEnsembleClassifier": {},
     "DistilledClassifier": {
         "check_classifiers_classes": (
             "the check uses the labels {-1, 1}; -1 marks unlabelled transfer rows "

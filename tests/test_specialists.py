@@ -10,10 +10,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from sklearn_kd import SpecialistEnsembleClassifier
 from sklearn_kd._specialists import (
-    SpecialistEnsembleClassifier,
     _class_subsets,
     _combine,
     _completed_targets,
@@ -300,14 +299,3 @@ def test_fitted_generalist_with_other_classes_is_refused():
     clf = SpecialistEnsembleClassifier(generalist, n_specialists=2)
     with pytest.raises(ValueError, match="must be the same"):
         clf.fit(X[y < 2], y[y < 2])
-
-
-@parametrize_with_checks(
-    [
-        SpecialistEnsembleClassifier(
-            LogisticRegression(max_iter=200), n_specialists=2, random_state=0
-        )
-    ]
-)
-def test_scikit_learn_estimator_checks(estimator, check):
-    check(estimator)
