@@ -13,6 +13,8 @@ weight with :class:`~sklearn.model_selection.GridSearchCV`.
 # %%
 # A forest teacher on the digits data set
 # ---------------------------------------
+from tempfile import mkdtemp
+
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
@@ -36,7 +38,7 @@ print(f"forest accuracy: {forest.score(X_test, y_test):.4f}")
 # ``soft_target_weight=0`` is the label-only baseline: same network, same
 # epochs, no teacher. The forest is already fitted, so it is used as it is.
 common = dict(hidden_layer_sizes=(64,), max_epochs=60, random_state=0)
-distilled = DistilledClassifier(forest, temperature=2.0, **common).fit(X_train, y_train)
+distilled = DistilledClassifier(forest, **common).fit(X_train, y_train)
 labels_only = DistilledClassifier(forest, soft_target_weight=0, **common).fit(
     X_train, y_train
 )
@@ -55,7 +57,7 @@ for name, model in [("distilled", distilled), ("labels only", labels_only)]:
 # training set, so these cross-validated scores are slightly optimistic: the
 # teacher has seen each validation fold's labels.
 search = GridSearchCV(
-    DistilledClassifier(forest, memory="sklearn_kd_cache", **common),
+    DistilledClassifier(forest, memory=mkdtemp(), **common),
     {"temperature": [1.0, 2.0, 4.0, 8.0], "soft_target_weight": [0.5, 0.9]},
     cv=3,
 )
