@@ -642,11 +642,13 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
                     for key, value in self._nested_params("optimizer__").items()
                 },
             )
-            data = RowTensors(
-                torch.from_numpy(np.array(X, dtype=np.float32)).to(device),
-                torch.as_tensor(packed_targets, device=device),
-            )
-            net.fit(data, y=None)
+            net.initialize()
+            with torch.no_grad():
+                inputs = net.module_.encoder(
+                    torch.from_numpy(np.array(X, dtype=np.float32)).to(device)
+                )
+            data = RowTensors(inputs, torch.as_tensor(packed_targets, device=device))
+            net.partial_fit(data, y=None, encoded=True)
         return net
 
     # -- predict ---------------------------------------------------------------

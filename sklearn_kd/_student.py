@@ -58,8 +58,13 @@ class StudentModule(nn.Module):
         self.network = network
         self.register_buffer("logit_bias", torch.zeros(n_classes))
 
-    def forward(self, x):
-        return self.network(self.encoder(x)) + self.logit_bias
+    def forward(self, x, encoded=False):
+        """Logits for raw rows ``x``, or for rows already passed through the
+        encoder when ``encoded=True`` (training encodes its data once, since the
+        encoder does not learn)."""
+        if not encoded:
+            x = self.encoder(x)
+        return self.network(x) + self.logit_bias
 
 
 def predict_logits(module, X, *, device, batch_size=65536):
