@@ -5,7 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -27,6 +27,7 @@ from ._loss import (
 )
 from ._munge import munge
 from ._preprocessing import CategoryCodes, InputEncoder, categorical_mask
+from ._shared_models import SharedFittedModels
 from ._skorch_net import EpochProgressBar, RowTensors, StudentNet, ValidationSplit
 from ._soft_targets import SOFT_TARGET_SOURCES, teacher_logits
 from ._student import (
@@ -73,7 +74,7 @@ def _resolve_device(device):
     return device
 
 
-class DistilledClassifier(ClassifierMixin, BaseEstimator):
+class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
     """Distil a teacher classifier into a small neural network student.
 
     The student, a PyTorch network trained by skorch, learns from the teacher's
@@ -251,6 +252,8 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
     True
     """
 
+    _shared_model_params = ("teacher",)
+
     _parameter_constraints = {
         "teacher": [
             HasMethods(["predict_proba"]),
@@ -380,29 +383,9 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         return params
 
     def set_params(self, **params):
-        if any(key.startswith("teacher__") for key in params) and is_fitted(
-            self.teacher
-        ):
-            raise ValueError(
-                "The teacher is fitted, so its parameters are read-only: changing "
-                "them would alter a shared model without refitting it. Pass an "
-                "unfitted teacher to tune its parameters, or set a new teacher with "
-                "set_params(teacher=...)."
-            )
         for key in [key for key in params if key.startswith(_NESTED_PREFIXES)]:
             setattr(self, key, params.pop(key))
         return super().set_params(**params)
-
-    def __sklearn_clone__(self):
-        params = self.get_params(deep=False)
-        teacher = params.pop("teacher")
-        params = {key: clone(value, safe=False) for key, value in params.items()}
-        if teacher is not None and not is_fitted(teacher):
-            teacher = clone(teacher)
-        new = type(self)(teacher=teacher, **params)
-        if hasattr(self, "_metadata_request"):
-            new._metadata_request = copy.deepcopy(self._metadata_request)
-        return new
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

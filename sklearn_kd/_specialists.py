@@ -8,7 +8,7 @@ from joblib import Parallel, delayed
 from scipy.special import xlogy
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.cluster import KMeans
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import cross_val_predict
 from sklearn.utils import check_random_state
@@ -16,12 +16,15 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._shared_models import SharedFittedModels
+from ._teacher import is_fitted
+
 # Generalist probabilities are floored here before the combination starts, so
 # that classes it rules out can still receive a share of a specialist's dustbin.
 _PROBABILITY_FLOOR = 1e-12
 
 
-class SpecialistEnsembleClassifier(ClassifierMixin, BaseEstimator):
+class SpecialistEnsembleClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
     """A generalist classifier refined by specialists on confusable classes.
 
     Implements the ensemble of specialists of Hinton, Vinyals and Dean (2015),
@@ -194,6 +197,8 @@ class SpecialistEnsembleClassifier(ClassifierMixin, BaseEstimator):
     0.97
     """
 
+    _shared_model_params = ("generalist",)
+
     _parameter_constraints: dict = {
         "generalist": [HasMethods(["fit", "predict_proba"])],
         "specialist": [HasMethods(["fit", "predict_proba"]), None],
@@ -255,7 +260,7 @@ class SpecialistEnsembleClassifier(ClassifierMixin, BaseEstimator):
         self._check_sizes(len(self.classes_))
         rng = check_random_state(self.random_state)
 
-        if _is_fitted(self.generalist):
+        if is_fitted(self.generalist):
             self._check_fitted_generalist(X)
             self.generalist_ = self.generalist
             clustering_proba = self.generalist_.predict_proba(X)
@@ -341,47 +346,13 @@ class SpecialistEnsembleClassifier(ClassifierMixin, BaseEstimator):
             Parameter names mapped to their values.
         """
         params = super().get_params(deep=deep)
-        if deep and _is_fitted(self.generalist):
+        if deep and is_fitted(self.generalist):
             params = {
                 name: value
                 for name, value in params.items()
                 if not name.startswith("generalist__")
             }
         return params
-
-    def set_params(self, **params):
-        """Set the parameters of this estimator.
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters. ``generalist__<name>`` is refused when the
-            generalist is already fitted, since it is never refitted.
-
-        Returns
-        -------
-        self : SpecialistEnsembleClassifier
-            The estimator itself.
-        """
-        generalist = params.get("generalist", self.generalist)
-        nested = sorted(name for name in params if name.startswith("generalist__"))
-        if nested and _is_fitted(generalist):
-            raise ValueError(
-                f"Cannot set {nested}: the generalist is already fitted and is used "
-                "as is, never refitted. Pass an unfitted generalist to tune it, or "
-                "set `generalist` to another fitted classifier."
-            )
-        return super().set_params(**params)
-
-    def __sklearn_clone__(self):
-        # Like FrozenEstimator, a clone shares an already fitted generalist
-        # instead of turning it into an unfitted copy.
-        params = self.get_params(deep=False)
-        generalist = params.pop("generalist")
-        if not _is_fitted(generalist):
-            generalist = clone(generalist)
-        cloned = {name: clone(value, safe=False) for name, value in params.items()}
-        return type(self)(generalist, **cloned)
 
     def _check_sizes(self, n_classes):
         if n_classes < 2:
@@ -444,14 +415,6 @@ class SpecialistEnsembleClassifier(ClassifierMixin, BaseEstimator):
         proba[:, specialist.classes_] = specialist.predict_proba(X)
         proba[:, -1] *= np.exp(self.dustbin_log_corrections_[index])
         return proba / proba.sum(axis=1, keepdims=True)
-
-
-def _is_fitted(estimator):
-    try:
-        check_is_fitted(estimator)
-    except (NotFittedError, TypeError):
-        return False
-    return True
 
 
 def _class_subsets(proba, n_subsets, subset_size, random_state):

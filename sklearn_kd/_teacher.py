@@ -48,10 +48,10 @@ def final_estimator(estimator):
 
 
 def is_fitted(estimator):
-    """Whether ``estimator`` is fitted, by scikit-learn's own test."""
+    """Whether ``estimator`` is fitted, by scikit-learn's own test (None is not)."""
     try:
         check_is_fitted(estimator)
-    except NotFittedError:
+    except (NotFittedError, TypeError):
         return False
     return True
 

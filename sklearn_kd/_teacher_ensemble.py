@@ -1,7 +1,5 @@
 """Combine several already fitted classifiers into one teacher."""
 
-import copy
-
 import numpy as np
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
@@ -9,12 +7,14 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._shared_models import SharedFittedModels
+
 # Zero probabilities are floored here before the log of the geometric mean; this
 # is the clipping threshold scikit-learn's ``log_loss`` uses.
 _PROBABILITY_FLOOR = np.finfo(np.float64).eps
 
 
-class TeacherEnsemble(ClassifierMixin, BaseEstimator):
+class TeacherEnsemble(SharedFittedModels, ClassifierMixin, BaseEstimator):
     """Several already fitted classifiers acting as one teacher.
 
     The members are never refitted: the ensemble only combines their
@@ -90,6 +90,8 @@ class TeacherEnsemble(ClassifierMixin, BaseEstimator):
     >>> geometric.predict(X[[0, 50, 100]])
     array([0, 1, 2])
     """
+
+    _shared_model_params = ("estimators",)
 
     _parameter_constraints: dict = {
         "estimators": [list, tuple],
@@ -179,41 +181,6 @@ class TeacherEnsemble(ClassifierMixin, BaseEstimator):
                 "TeacherEnsemble was fitted with the same feature names."
             )
         return names[0]
-
-    def set_params(self, **params):
-        """Set ``estimators``, ``combine`` or ``weights``.
-
-        Parameters of individual members cannot be set through the ensemble:
-        the members are shared fitted models and are never refitted.
-
-        Parameters
-        ----------
-        **params : dict
-            Ensemble parameters.
-
-        Returns
-        -------
-        self : TeacherEnsemble
-            The ensemble itself.
-        """
-        nested = sorted(name for name in params if "__" in name)
-        if nested:
-            raise ValueError(
-                f"Cannot set {nested} on a TeacherEnsemble: its members are shared "
-                "fitted models that it never refits. Change and refit the member "
-                "itself, then pass the new list as `estimators`."
-            )
-        return super().set_params(**params)
-
-    def __sklearn_clone__(self):
-        # Like FrozenEstimator, a clone keeps the fitted members instead of
-        # cloning them into unfitted copies; only the ensemble itself is new, so
-        # set_params on the clone leaves the original alone.
-        return type(self)(
-            list(self.estimators),
-            combine=self.combine,
-            weights=copy.deepcopy(self.weights),
-        )
 
     def __sklearn_is_fitted__(self):
         if not isinstance(self.estimators, (list, tuple)) or not self.estimators:
