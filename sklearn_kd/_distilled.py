@@ -244,7 +244,7 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
     >>> from sklearn_kd import DistilledClassifier
     >>> X, y = load_iris(return_X_y=True)
     >>> forest = RandomForestClassifier(n_estimators=50, random_state=0).fit(X, y)
-    >>> student = DistilledClassifier(forest, max_epochs=30,
+    >>> student = DistilledClassifier(forest, batch_size=32, max_epochs=30,
     ...                               random_state=0).fit(X, y)
     >>> student.predict(X[:3])
     array([0, 0, 0])
