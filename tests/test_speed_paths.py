@@ -100,7 +100,8 @@ def indexed_cancer():
 
 def fit_recording(X, y, teacher, **params):
     recorder = RowRecorder()
-    settings = dict(max_epochs=3, batch_size=64, hidden_layer_sizes=(8,))
+    # scaling=None keeps the row-id column unchanged through the input encoding.
+    settings = dict(max_epochs=3, batch_size=64, hidden_layer_sizes=(8,), scaling=None)
     estimator = DistilledClassifier(
         teacher, callbacks=[recorder], random_state=0, **{**settings, **params}
     )
