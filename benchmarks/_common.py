@@ -23,13 +23,40 @@ def data_dir():
     return Path(os.environ.get("SKLEARN_KD_DATA", default))
 
 
-def set_torch_threads(n_threads):
-    """Fix torch's intra-op threads (``None`` keeps torch's default)."""
+def set_threads(n_threads):
+    """Fix torch's intra-op threads and the BLAS and OpenMP pools of this process.
+
+    ``None`` keeps the defaults. With one thread everywhere, the process's CPU
+    time is the work done: idle BLAS threads spinning after a call (OpenBLAS
+    does) would otherwise add CPU time, and take a core from the timed code.
+    """
     import torch
+    from threadpoolctl import threadpool_limits
 
     if n_threads is not None:
         torch.set_num_threads(n_threads)
+        threadpool_limits(n_threads)
     return torch.get_num_threads()
+
+
+def blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return max(
+        (
+            pool["num_threads"]
+            for pool in threadpool_info()
+            if pool["user_api"] == "blas"
+        ),
+        default=None,
+    )
+
+
+def process_threads():
+    """The pid, torch threads and ``OMP_NUM_THREADS`` of the calling process."""
+    import torch
+
+    return os.getpid(), torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS", "-")
 
 
 def machine():
@@ -42,6 +69,7 @@ def machine():
     return {
         "cpu_cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "blas_threads": blas_threads(),
         "platform": f"{platform.system()} {platform.machine()}",
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -54,7 +82,8 @@ def machine():
 def describe(info):
     return (
         f"{info['cpu_cores']} CPU cores (shared with other jobs), torch "
-        f"{info['torch']} with {info['torch_threads']} intra-op thread(s), skorch "
+        f"{info['torch']} with {info['torch_threads']} intra-op thread(s) (BLAS "
+        f"{info['blas_threads']}), skorch "
         f"{info['skorch']}, scikit-learn {info['scikit-learn']}, Python "
         f"{info['python']}, {info['platform']}"
     )
