@@ -167,7 +167,7 @@ class CategoryCodes:
 
         X = X.copy()
         for column, categories in self.categories.items():
-            X[column] = pd.Categorical(X[column], categories=categories).codes
+            X[column] = pd.Index(categories).get_indexer(X[column])
         return X
 
     def decode(self, X):
