@@ -261,8 +261,8 @@ class _Table:
 
 
 def _run_compress(args):
-    from ._demo import one_torch_thread
     from ._distilled import DistilledClassifier
+    from ._student import torch_threads
     from .metrics import _format_bytes
 
     outputs = _check_outputs(args.out, args.out_joblib)
@@ -282,7 +282,7 @@ def _run_compress(args):
         random_state=args.seed,
         verbose=_progress_verbosity(args.quiet),
     )
-    with one_torch_thread():
+    with torch_threads(1):
         try:
             distilled.fit(X, y)
         except (ValueError, TypeError, FloatingPointError) as error:

@@ -3,38 +3,20 @@
 Digits (8x8 images of handwritten digits, 10 classes, 1797 rows) is bundled with
 scikit-learn, so the demo needs no download. On it a 300-tree forest pickles to
 about 14 MB, while a student within about a point of its held-out accuracy
-pickles to about 200 kB and answers a single row a hundred times faster.
+pickles to about 200 kB and answers a single row tens of times faster.
 """
 
-from contextlib import contextmanager
-
-import torch
 from sklearn.datasets import load_digits
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
 from ._distilled import DistilledClassifier
+from ._student import torch_threads
 from .metrics import compression_report
 
 DEMO_DATA = "digits"
 DEMO_N_TREES = 300
 DEMO_TEST_SIZE = 0.25
-
-
-@contextmanager
-def one_torch_thread():
-    """Run torch on one thread inside the block.
-
-    The students here are too small to gain from several threads, and on a busy
-    machine torch's thread synchronisation made their training ten times slower.
-    One thread also times the student on one core, as a default forest is.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def run_demo(*, seed=0, max_epochs=100, verbose=0):
@@ -84,6 +66,6 @@ def run_demo(*, seed=0, max_epochs=100, verbose=0):
     student = DistilledClassifier(
         forest, max_epochs=max_epochs, random_state=seed, verbose=verbose
     )
-    with one_torch_thread():
+    with torch_threads(1):
         student.fit(X_train, y_train)
         return compression_report(forest, student, X_test, y_test)

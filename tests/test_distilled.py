@@ -421,3 +421,18 @@ def test_string_columns_reach_the_teacher_as_strings():
     assert model.predict(unseen).shape == (400,)
     student = model.export_student()
     np.testing.assert_array_equal(student.predict(frame), model.predict(frame))
+
+
+def test_n_threads_applies_during_fit_and_is_restored(iris, iris_forest):
+    from skorch.callbacks import Callback
+
+    class ThreadProbe(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            net.history.record("threads", torch.get_num_threads())
+
+    before = torch.get_num_threads()
+    model = fast_distiller(
+        iris_forest, n_threads=1, max_epochs=2, callbacks=[ThreadProbe()]
+    ).fit(*iris)
+    assert model.student_.history[:, "threads"] == [1, 1]
+    assert torch.get_num_threads() == before
