@@ -8,9 +8,9 @@ The forest counts its calls in a file, since the workers are processes, and note
 the torch threads of the process that called it.
 
 Runs with ``n_jobs=1`` and ``n_jobs=2``; with 2 jobs joblib's loky workers limit
-their BLAS/OpenMP threads (``OMP_NUM_THREADS``) to cores // jobs, and one more
-configuration lifts that limit to 2 threads per worker with
-``joblib.parallel_config(inner_max_num_threads=2)``. The threads are read inside
+their BLAS/OpenMP threads (``OMP_NUM_THREADS``) to cores // jobs. A second, smaller
+search compares that limit with 2 threads per worker
+(``joblib.parallel_config(inner_max_num_threads=2)``). The threads are read inside
 the workers, which are started before the clock runs.
 
 Usage: ``python benchmarks/grid_search_cache.py [--quick] [--threads N]``.
@@ -41,6 +41,9 @@ from sklearn_kd import DistilledClassifier
 from sklearn_kd._fingerprint import fingerprint
 
 GRID = {"temperature": [1.0, 2.0, 4.0, 8.0], "soft_target_weight": [0.5, 0.9]}
+# The threads comparison uses a smaller grid: oversubscribed workers are an order
+# of magnitude slower, more so when other jobs share the cores.
+THREADS_GRID = {"temperature": [2.0], "soft_target_weight": [0.5, 0.9]}
 CV = 5
 FULL = dict(n_rows=10_000, n_features=20, n_trees=300, epochs=5)
 QUICK = dict(n_rows=3_000, n_features=20, n_trees=100, epochs=2)
@@ -52,7 +55,7 @@ def timed(function, *args):
     return {"seconds": watch.seconds}
 
 
-def grid_search(X, y, forest, epochs, *, n_jobs, cache, inner_threads=None):
+def grid_search(X, y, forest, epochs, *, n_jobs, cache, inner_threads=None, grid=GRID):
     """One grid search in a fresh temporary folder; time, teacher calls, scores."""
     folder = tempfile.mkdtemp(prefix="kd-bench-")
     try:
@@ -65,7 +68,7 @@ def grid_search(X, y, forest, epochs, *, n_jobs, cache, inner_threads=None):
             memory=os.path.join(folder, "cache") if cache else None,
             random_state=0,
         )
-        search = GridSearchCV(estimator, GRID, cv=CV, n_jobs=n_jobs)
+        search = GridSearchCV(estimator, grid, cv=CV, n_jobs=n_jobs)
         with parallel_config(backend="loky", inner_max_num_threads=inner_threads):
             # Start the workers (and read their threads) before the clock runs.
             with Stopwatch() as startup:
@@ -113,23 +116,20 @@ def main():
     forest = CountingForest(n_estimators=size["n_trees"], random_state=0).fit(X, y)
     run = partial(grid_search, X, y, forest, size["epochs"])
     configurations = {
-        ("1", "no", "-"): partial(run, n_jobs=1, cache=False),
-        ("1", "yes", "-"): partial(run, n_jobs=1, cache=True),
-        ("2", "no", "loky default"): partial(run, n_jobs=2, cache=False),
-        ("2", "yes", "loky default"): partial(run, n_jobs=2, cache=True),
+        (1, "no"): partial(run, n_jobs=1, cache=False),
+        (1, "yes"): partial(run, n_jobs=1, cache=True),
+        (2, "no"): partial(run, n_jobs=2, cache=False),
+        (2, "yes"): partial(run, n_jobs=2, cache=True),
     }
     best = interleaved_best(configurations, repeats=args.repeats)
-    # Oversubscribed (2 workers x 2 threads on the cores): an order of magnitude
-    # slower, so it runs once.
-    best.update(
-        interleaved_best(
-            {
-                ("2", "yes", "2 per worker"): partial(
-                    run, n_jobs=2, cache=True, inner_threads=2
-                )
-            },
-            repeats=1,
-        )
+    thread_runs = interleaved_best(
+        {
+            limit: partial(
+                run, n_jobs=2, cache=True, inner_threads=inner, grid=THREADS_GRID
+            )
+            for limit, inner in (("loky default", None), ("2 per worker", 2))
+        },
+        repeats=1,
     )
     teacher_mb = len(pickle.dumps(forest)) / 1e6
     costs = interleaved_best(
@@ -141,15 +141,14 @@ def main():
     )
 
     n_fits = CV * int(np.prod([len(values) for values in GRID.values()]))
-    baseline = best[("1", "no", "-")]
+    baseline = best[(1, "no")]
     rows = []
-    for (n_jobs, cache, limit), result in best.items():
+    for (n_jobs, cache), result in best.items():
         same_scores = np.allclose(result["scores"], baseline["scores"])
         rows.append(
             [
                 n_jobs,
                 cache,
-                limit,
                 ", ".join(map(str, result["worker_torch_threads"])),
                 ", ".join(result["worker_omp_num_threads"]),
                 result["calls"],
@@ -160,10 +159,21 @@ def main():
                 "yes" if same_scores else "no",
             ]
         )
+    thread_rows = [
+        [
+            limit,
+            ", ".join(map(str, result["worker_torch_threads"])),
+            ", ".join(result["worker_omp_num_threads"]),
+            result["calls"],
+            result["seconds"],
+            result["seconds"] / thread_runs["loky default"]["seconds"],
+        ]
+        for limit, result in thread_runs.items()
+    ]
+    n_thread_fits = CV * int(np.prod([len(v) for v in THREADS_GRID.values()]))
     columns = [
         "n_jobs",
         "memory",
-        "worker thread limit",
         "torch threads per process",
         "OMP_NUM_THREADS there",
         "teacher calls",
@@ -173,14 +183,22 @@ def main():
         "worker start-up s (not in wall s)",
         "same CV scores",
     ]
+    thread_columns = [
+        "worker thread limit",
+        "torch threads in the workers",
+        "OMP_NUM_THREADS there",
+        "teacher calls",
+        "wall s",
+        "time vs loky default",
+    ]
     notes = [
         f"{size['n_rows']:,} x {size['n_features']} synthetic rows, 4 classes; "
         f"fitted RandomForestClassifier({size['n_trees']} trees) teacher; "
         f"student MLP (32,), {size['epochs']} epochs; grid of "
         f"{n_fits // CV} settings x cv={CV} = {n_fits} fits + 1 refit.",
         f"Best of {args.repeats} interleaved runs (wall time; each run starts "
-        "with an empty cache), except the '2 per worker' run, run once. Target "
-        f"with memory: {CV} + 1 = {CV + 1} teacher calls.",
+        f"with an empty cache). Target with memory: {CV} + 1 = {CV + 1} teacher "
+        "calls.",
         f"Per fit, the cache hashes the teacher (fingerprint: "
         f"{costs['fingerprint']['seconds']:.3f} s here) to key its outputs; one "
         f"query of a fold's training rows takes {costs['query']['seconds']:.3f} s.",
@@ -194,11 +212,18 @@ def main():
         "executor just before the search, which also starts the workers; "
         f"n_jobs=1 runs in this process with {info['torch_threads']} torch "
         "thread(s) ('-': OMP_NUM_THREADS unset).",
+        f"Threads table: n_jobs=2 with memory on a grid of "
+        f"{n_thread_fits // CV} settings x cv={CV} = {n_thread_fits} fits + 1 "
+        "refit, each configuration run once; '2 per worker' is "
+        "joblib.parallel_config(inner_max_num_threads=2).",
     ]
     report(
         "grid_search_cache",
         "Grid search with and without the teacher cache",
-        [("", columns, rows)],
+        [
+            ("Teacher calls and wall time", columns, rows),
+            ("Threads per worker (n_jobs=2)", thread_columns, thread_rows),
+        ],
         info,
         quick=args.quick,
         notes=notes,
@@ -208,13 +233,11 @@ def main():
             },
             "teacher_pickle_mb": teacher_mb,
             "runs": [
-                {
-                    "n_jobs": key[0],
-                    "memory": key[1],
-                    "thread_limit": key[2],
-                    **result,
-                }
+                {"n_jobs": key[0], "memory": key[1], **result}
                 for key, result in best.items()
+            ],
+            "thread_runs": [
+                {"thread_limit": key, **result} for key, result in thread_runs.items()
             ],
         },
     )

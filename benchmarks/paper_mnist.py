@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 import torch
-from _common import RESULTS_DIR, data_dir, machine, report, set_torch_threads
+from _common import RESULTS_DIR, data_dir, machine, report, set_threads
 from skorch import NeuralNetClassifier
 from skorch.callbacks import LRScheduler
 from torch import nn
@@ -335,7 +335,7 @@ def main():
     config = dict(MODES[mode])
     if args.temperatures:
         config["temperatures"] = tuple(args.temperatures)
-    set_torch_threads(args.threads)
+    set_threads(args.threads)
 
     data = load_mnist(config["n_train"], config["n_test"])
     if data is None:

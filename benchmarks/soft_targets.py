@@ -34,7 +34,7 @@ import tempfile
 import time
 
 import numpy as np
-from _common import data_dir, machine, report, set_torch_threads
+from _common import data_dir, machine, report, set_threads
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.model_selection import GridSearchCV, train_test_split
 
@@ -487,7 +487,7 @@ def main():
     if not data_dir().is_dir():
         print(f"Data folder {data_dir()} not found (set SKLEARN_KD_DATA); skipping.")
         return
-    set_torch_threads(args.threads)
+    set_threads(args.threads)
     info = machine()
     parts = args.parts.split(",")
     runners = {"main": run_main, "sweep": run_sweep, "hgb": run_hgb}

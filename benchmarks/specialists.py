@@ -26,7 +26,7 @@ Usage: ``python benchmarks/specialists.py [--quick] [--n-jobs N]``.
 import argparse
 
 import numpy as np
-from _common import Stopwatch, data_dir, machine, report, set_torch_threads
+from _common import Stopwatch, data_dir, machine, report, set_threads
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
@@ -181,7 +181,7 @@ def main():
     if not data_dir().is_dir():
         print(f"Data folder {data_dir()} not found; set SKLEARN_KD_DATA. Skipping.")
         return
-    set_torch_threads(1)
+    set_threads(1)
     results = [run_dataset(name, settings, args.n_jobs) for name in DATASETS]
     summary = [result[0] for result in results]
     subsets = [row for result in results for row in result[1]]
