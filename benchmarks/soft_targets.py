@@ -9,7 +9,9 @@ time), a 300-tree random forest teacher and a (128, 64) MLP student:
 * **oob**: out-of-bag soft targets (unfitted forest, the library fits it).
 * **cross_fit**: soft targets from forests fitted on the other folds.
 * **library defaults**: ``DistilledClassifier(RandomForestClassifier())`` as it
-  comes (``temperature=2``, ``soft_target_weight=0.7``, ``"auto"``, i.e. OOB).
+  comes (``soft_targets="auto"``, i.e. OOB; runs before the defaults became
+  ``temperature=1``, ``soft_target_weight=0.5`` used ``temperature=2``,
+  ``soft_target_weight=0.7``).
 * **oob + MUNGE**: OOB soft targets plus ``augment_factor`` synthetic rows per row.
 
 Temperature and weight are picked per data set by ``GridSearchCV`` (cv=3) on the
@@ -238,9 +240,7 @@ def run_main(config, cache, results):
                 cv=3,
                 n_jobs=2,
             ),
-            "library defaults (T=2, w=0.7, auto=oob)": student(
-                forest(), config, categorical
-            ),
+            "library defaults (auto=oob)": student(forest(), config, categorical),
         }
         if index < config["munge_datasets"]:
             for factor in config["munge_factors"]:
