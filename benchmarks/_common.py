@@ -14,7 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+RESULTS_DIR = Path(
+    os.environ.get("SKLEARN_KD_RESULTS", Path(__file__).resolve().parent / "results")
+)
 
 
 def data_dir():
@@ -165,7 +167,7 @@ def report(name, title, tables, info, *, quick=False, notes=(), extra=None):
     parts += [f"- {note}" for note in notes]
     text = "\n".join(parts).rstrip() + "\n"
     print(text)
-    RESULTS_DIR.mkdir(exist_ok=True)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stem = f"{name}_quick" if quick else name
     (RESULTS_DIR / f"{stem}.md").write_text(text)
     payload = {

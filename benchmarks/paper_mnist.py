@@ -645,7 +645,8 @@ def main():
         "not distinguishable.",
         f"Sweep figure: {png.name}. Compute time {compute_seconds / 60:.0f} min on "
         f"{threads} torch thread(s) (teachers plus every student fit, per row in the "
-        f"JSON); this invocation took {total_seconds:.0f} s with cached rows.",
+        f"JSON); this invocation took {total_seconds:.0f} s (cached teachers and rows "
+        "are loaded, not retrained).",
     ]
     report(
         NAME,
