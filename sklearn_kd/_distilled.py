@@ -172,9 +172,10 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop once the validation
         loss has not improved for ``n_iter_no_change`` epochs, keeping the best
-        weights.
+        weights. Only real rows validate: synthetic (MUNGE) rows never do, and
+        those made from a held-out row are not trained on either.
     validation_fraction : float, default=0.1
-        Share of rows held out for early stopping.
+        Share of the real rows held out for early stopping.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
     device : {"cpu", "cuda", "auto"} or str, default="cpu"
@@ -467,6 +468,7 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
             X_student = X[rows]
             label_index = np.searchsorted(self.classes_, y[rows])
             weights = sample_weight[rows]
+            synthetic_per_row = 0
         else:
             X_synthetic = None
             if self.augment == "munge":
@@ -487,6 +489,7 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
             label_index = np.full(len(y), UNLABELLED)
             label_index[labelled] = np.searchsorted(self.classes_, y[labelled])
             weights = sample_weight
+            synthetic_per_row = 0 if X_synthetic is None else self.augment_factor
             if X_synthetic is not None:
                 logits = np.vstack([logits, stage.synthetic_logits])
                 X_student = np.vstack([X, X_synthetic])
@@ -504,7 +507,11 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
         )
         with torch_threads(self.n_threads):
             self.student_ = self._train_student(
-                encoder, X_student, pack_targets(targets, label_index, weights), seed
+                encoder,
+                X_student,
+                pack_targets(targets, label_index, weights),
+                seed,
+                synthetic_per_row,
             )
         return self
 
@@ -600,7 +607,9 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
             callbacks.append(("progress_bar", EpochProgressBar()))
         return callbacks
 
-    def _train_student(self, encoder, X, packed_targets, seed):
+    def _train_student(self, encoder, X, packed_targets, seed, synthetic_per_row):
+        """Train the student on ``X``: the real rows, then ``synthetic_per_row``
+        synthetic rows made from each real row in turn."""
         device = _resolve_device(self.device)
         n_classes = len(self.classes_)
         generator = torch.Generator().manual_seed(seed)
@@ -620,7 +629,12 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
                 max_epochs=self.max_epochs,
                 batch_size=self.batch_size,
                 train_split=(
-                    ValidationSplit(self.validation_fraction, generator)
+                    ValidationSplit(
+                        self.validation_fraction,
+                        generator,
+                        n_real=len(X) // (1 + synthetic_per_row),
+                        per_row=synthetic_per_row,
+                    )
                     if self.early_stopping
                     else None
                 ),

@@ -62,17 +62,33 @@ class TensorBatches:
 
 
 class ValidationSplit:
-    """Hold out a random ``fraction`` of the rows for validation (not stratified)."""
+    """Hold out a random ``fraction`` of the real rows for validation (not stratified).
 
-    def __init__(self, fraction, generator):
+    Rows past the first ``n_real`` are synthetic, ``per_row`` of them made from
+    each real row in turn (as MUNGE makes them). They never validate: early
+    stopping should judge the student on real rows. Those made from a held-out row
+    are dropped from training too, since they are perturbed copies of it and would
+    let the validation score see its own rows.
+    """
+
+    def __init__(self, fraction, generator, n_real=None, per_row=0):
         self.fraction = fraction
         self.generator = generator
+        self.n_real = n_real
+        self.per_row = per_row
 
     def __call__(self, dataset, y=None, **fit_params):
-        order = torch.randperm(len(dataset), generator=self.generator)
-        n_valid = max(1, int(round(self.fraction * len(dataset))))
-        order = order.to(dataset.inputs.device)
-        return dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])
+        n_real = len(dataset) if self.n_real is None else self.n_real
+        order = torch.randperm(n_real, generator=self.generator)
+        n_valid = max(1, int(round(self.fraction * n_real)))
+        valid = order[:n_valid]
+        train = order[n_valid:]
+        if self.per_row:
+            offsets = torch.arange(self.per_row)
+            synthetic = n_real + train[:, None] * self.per_row + offsets
+            train = torch.cat([train, synthetic.reshape(-1)])
+        device = dataset.inputs.device
+        return dataset.subset(train.to(device)), dataset.subset(valid.to(device))
 
 
 class DivergenceGuard(Callback):

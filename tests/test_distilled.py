@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_kd import DistilledClassifier
 from sklearn_kd._fingerprint import fingerprint
+from sklearn_kd._skorch_net import RowTensors, ValidationSplit
 
 
 class RowCountingForest(RandomForestClassifier):
@@ -289,6 +290,41 @@ def test_early_stopping_and_callbacks(iris, iris_forest):
     assert "valid_loss" in history[-1]
     assert len(history) < 200
     assert dict(model.student_.callbacks_)["count"].epochs_ == len(history)
+
+
+def test_early_stopping_with_munge_validates_on_real_rows_only(iris, iris_forest):
+    """Synthetic rows never validate, and those made from a held-out row are not
+    trained on: the validation loss would otherwise score near-copies of training
+    rows, and early stopping would not see the student overfit the synthetic
+    targets."""
+    X, y = iris
+    model = fast_distiller(
+        iris_forest,
+        early_stopping=True,
+        validation_fraction=0.2,
+        max_epochs=1,
+        augment="munge",
+        augment_factor=3,
+    ).fit(X, y)
+    batches = model.student_.history[0, "batches"]
+    valid_rows = sum(batch.get("valid_batch_size", 0) for batch in batches)
+    train_rows = sum(batch.get("train_batch_size", 0) for batch in batches)
+    assert valid_rows == 30
+    assert train_rows == 120 * (1 + 3)
+
+
+def test_validation_split_keeps_synthetic_offspring_with_their_row():
+    n_real, per_row = 20, 3
+    rows = torch.arange(n_real * (1 + per_row), dtype=torch.float32)[:, None]
+    dataset = RowTensors(rows, torch.zeros(len(rows), 2))
+    split = ValidationSplit(0.25, torch.Generator().manual_seed(0), n_real, per_row)
+    train, valid = split(dataset)
+    valid_rows = set(valid.inputs[:, 0].long().tolist())
+    train_rows = train.inputs[:, 0].long().tolist()
+    source = {row if row < n_real else (row - n_real) // per_row for row in train_rows}
+    assert len(valid_rows) == 5 and max(valid_rows) < n_real
+    assert not source & valid_rows
+    assert len(train_rows) == 15 * (1 + per_row)
 
 
 def test_shift_logit_bias(iris, iris_forest):
