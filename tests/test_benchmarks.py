@@ -40,11 +40,17 @@ def run_quick(script, args, needs, results):
 def test_soft_targets_quick(tmp_path):
     table = run_quick(
         "soft_targets.py",
-        ["--parts", "main", "--seeds", "0", "--jobs", "1"],
+        ["--seeds", "0", "--jobs", "1"],
         ["pmlb_magic.npz"],
         tmp_path,
     )
-    for row in ("label only", "| oob |", "cross_fit", "library defaults", "MUNGE 5x"):
+    for row in (
+        "label only",
+        "| oob |",
+        "cross_fit",
+        "default T, w, source",
+        "MUNGE 5x",
+    ):
         assert row in table
 
 
