@@ -630,10 +630,7 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
                 batch_size=self.batch_size,
                 train_split=(
                     ValidationSplit(
-                        self.validation_fraction,
-                        generator,
-                        n_real=len(X) // (1 + synthetic_per_row),
-                        per_row=synthetic_per_row,
+                        self.validation_fraction, generator, synthetic_per_row
                     )
                     if self.early_stopping
                     else None

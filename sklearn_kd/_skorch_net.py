@@ -64,21 +64,20 @@ class TensorBatches:
 class ValidationSplit:
     """Hold out a random ``fraction`` of the real rows for validation (not stratified).
 
-    Rows past the first ``n_real`` are synthetic, ``per_row`` of them made from
-    each real row in turn (as MUNGE makes them). They never validate: early
+    The rows are the real ones, then ``per_row`` synthetic rows made from each
+    real row in turn (as MUNGE makes them). They never validate: early
     stopping should judge the student on real rows. Those made from a held-out row
     are dropped from training too, since they are perturbed copies of it and would
     let the validation score see its own rows.
     """
 
-    def __init__(self, fraction, generator, n_real=None, per_row=0):
+    def __init__(self, fraction, generator, per_row=0):
         self.fraction = fraction
         self.generator = generator
-        self.n_real = n_real
         self.per_row = per_row
 
     def __call__(self, dataset, y=None, **fit_params):
-        n_real = len(dataset) if self.n_real is None else self.n_real
+        n_real = len(dataset) // (1 + self.per_row)
         order = torch.randperm(n_real, generator=self.generator)
         n_valid = max(1, int(round(self.fraction * n_real)))
         valid = order[:n_valid]

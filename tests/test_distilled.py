@@ -317,7 +317,7 @@ def test_validation_split_keeps_synthetic_offspring_with_their_row():
     n_real, per_row = 20, 3
     rows = torch.arange(n_real * (1 + per_row), dtype=torch.float32)[:, None]
     dataset = RowTensors(rows, torch.zeros(len(rows), 2))
-    split = ValidationSplit(0.25, torch.Generator().manual_seed(0), n_real, per_row)
+    split = ValidationSplit(0.25, torch.Generator().manual_seed(0), per_row)
     train, valid = split(dataset)
     valid_rows = set(valid.inputs[:, 0].long().tolist())
     train_rows = train.inputs[:, 0].long().tolist()
