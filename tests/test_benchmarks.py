@@ -50,6 +50,7 @@ def test_soft_targets_quick(tmp_path):
         "cross_fit",
         "default T, w, source",
         "MUNGE 5x",
+        "recommended (CV chose",
     ):
         assert row in table
 
