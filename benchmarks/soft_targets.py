@@ -14,8 +14,7 @@ repeated over several seeds of forest and student:
   ``temperature=1``, ``soft_target_weight=0.5``); the student's own settings
   are the benchmark's, as for every row.
 * **default + MUNGE**: the same plus ``augment="munge"`` with the first
-  ``augment_factor`` synthetic rows per row (the settings the user guide
-  recommends where the forest clearly beats the label-only student).
+  ``augment_factor`` synthetic rows per row.
 * **oob + MUNGE**: OOB soft targets at the grid's temperature and weight, plus
   MUNGE at each ``augment_factor``.
 * **recommended**: the user guide's procedure, decided on training rows only:
@@ -25,9 +24,10 @@ repeated over several seeds of forest and student:
 
 Temperature and weight are picked per data set by ``GridSearchCV`` (cv=3) on the
 training rows only, with OOB soft targets and the teacher stage cached in
-``memory``; the MUNGE decision uses the same rows and folds. Every student, the label-only one included, gets the same training
-settings (epochs, learning rate, batch size, early stopping); MUNGE students see
-``1 + augment_factor`` times the rows per epoch.
+``memory``; the MUNGE decision uses the same rows and folds. Every student, the
+label-only one included, gets the same training settings (epochs, learning rate,
+batch size, early stopping); MUNGE students see ``1 + augment_factor`` times the
+rows per epoch.
 
 Two more tables: a temperature sweep for a forest teacher with the exact
 probability-to-logit conversion (``proba_eps="auto"``) against the old
@@ -48,6 +48,7 @@ import time
 import numpy as np
 from _common import data_dir, machine, report, set_threads
 from joblib import Parallel, delayed
+from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.model_selection import (
     GridSearchCV,
@@ -159,49 +160,37 @@ def grid_key(params):
     return "label only" if w == 0 else f"T={params['temperature']:g}, w={w:g}"
 
 
-def pick_temperature_weight(X_train, y_train, categorical, config, cache):
-    """GridSearchCV (cv=3) over temperature and weight on training rows only."""
+def pick_settings(X_train, y_train, categorical, config, cache):
+    """The recommended procedure on training rows only (cv=3, OOB soft targets).
+
+    ``GridSearchCV`` over temperature and weight, then the first MUNGE factor at
+    the picked values, cross-validated on the same rows and folds.
+    """
     rows = min(config["grid_rows"], len(y_train))
+    X_grid, y_grid = X_train[:rows], y_train[:rows]
     search = GridSearchCV(
         student(forest(), config, categorical, soft_targets="oob", memory=cache),
         GRID,
         cv=3,
         refit=False,
-    )
-    search.fit(X_train[:rows], y_train[:rows])
-    results = search.cv_results_
-    scores = {
-        grid_key(params): float(score)
-        for params, score in zip(
-            results["params"], results["mean_test_score"], strict=True
+    ).fit(X_grid, y_grid)
+    candidates = list(
+        zip(
+            search.cv_results_["params"],
+            search.cv_results_["mean_test_score"].tolist(),
+            strict=True,
         )
-    }
-    distilled = [
-        (score, params)
-        for params, score in zip(
-            results["params"], results["mean_test_score"], strict=True
-        )
-        if params["soft_target_weight"] > 0
-    ]
-    _, best = max(distilled, key=lambda item: item[0])
-    return best["temperature"], best["soft_target_weight"], scores, rows
-
-
-def munge_cv_score(X_train, y_train, categorical, config, cache, T, w):
-    """Mean validation accuracy of OOB + MUNGE at ``T``, ``w`` on the grid's rows and folds."""
-    rows = min(config["grid_rows"], len(y_train))
-    model = student(
-        forest(),
-        config,
-        categorical,
-        soft_targets="oob",
-        memory=cache,
-        temperature=T,
-        soft_target_weight=w,
-        augment="munge",
-        augment_factor=config["munge_factors"][0],
     )
-    return float(cross_val_score(model, X_train[:rows], y_train[:rows], cv=3).mean())
+    scores = {grid_key(params): score for params, score in candidates}
+    best, _ = max(
+        (item for item in candidates if item[0]["soft_target_weight"] > 0),
+        key=lambda item: item[1],
+    )
+    with_munge = clone(search.estimator).set_params(
+        **best, augment="munge", augment_factor=config["munge_factors"][0]
+    )
+    munge_score = float(cross_val_score(with_munge, X_grid, y_grid, cv=3).mean())
+    return best["temperature"], best["soft_target_weight"], scores, rows, munge_score
 
 
 def run_seed(data, seed, T, w, config, threads):
@@ -305,10 +294,9 @@ def run_main(config, cache, results):
                 len(np.unique(y_train)),
             ]
         )
-        T, w, scores, n_grid = pick_temperature_weight(
+        T, w, scores, n_grid, munge_score = pick_settings(
             X_train, y_train, categorical, config, cache
         )
-        munge_score = munge_cv_score(X_train, y_train, categorical, config, cache, T, w)
         use_munge = (
             munge_score > scores[grid_key({"temperature": T, "soft_target_weight": w})]
         )
