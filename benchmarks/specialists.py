@@ -108,7 +108,7 @@ def teacher_ensemble_row(name, first_member, X_train, y_train, X_test, y_test):
 
 def distillation_row(name, teacher, epochs, X_train, y_train, X_test, y_test):
     try:
-        from sklearn_kd._distilled import DistilledClassifier
+        from sklearn_kd import DistilledClassifier
     except ImportError:
         return None
     scores, seconds = {}, {}

@@ -2,22 +2,36 @@
 
 Compress any fitted classifier (a random forest, gradient boosting, a pipeline,
 a skorch net, an ensemble) into a small PyTorch network trained by skorch.
+
+The names that train or hold torch modules are imported on first use, so that
+``import sklearn_kd`` itself does not import torch.
 """
 
-from . import metrics
-from ._distilled import DistilledClassifier
-from ._export import StudentClassifier
-from ._specialists import SpecialistEnsembleClassifier
-from ._student import MLP
-from ._teacher_ensemble import TeacherEnsemble
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "MLP",
-    "DistilledClassifier",
-    "SpecialistEnsembleClassifier",
-    "StudentClassifier",
-    "TeacherEnsemble",
-    "metrics",
-]
+# Public name -> the private module defining it.
+_LOCATIONS = {
+    "DistilledClassifier": "._classifier",
+    "MLP": "._student",
+    "SpecialistEnsembleClassifier": "._specialists",
+    "StudentClassifier": "._export",
+    "TeacherEnsemble": "._teacher_ensemble",
+    "metrics": ".metrics",
+}
+
+__all__ = sorted(_LOCATIONS)
+
+
+def __getattr__(name):
+    if name not in _LOCATIONS:
+        raise AttributeError(f"module 'sklearn_kd' has no attribute {name!r}")
+    module = importlib.import_module(_LOCATIONS[name], __name__)
+    value = module if name == "metrics" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

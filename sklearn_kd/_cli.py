@@ -261,8 +261,8 @@ class _Table:
 
 
 def _run_compress(args):
-    from ._distilled import DistilledClassifier
-    from ._student import torch_threads
+    from ._classifier import DistilledClassifier
+    from ._torch_state import torch_threads
     from .metrics import _format_bytes
 
     outputs = _check_outputs(args.out, args.out_joblib)

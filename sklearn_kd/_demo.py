@@ -10,8 +10,8 @@ from sklearn.datasets import load_digits
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
-from ._distilled import DistilledClassifier
-from ._student import torch_threads
+from ._classifier import DistilledClassifier
+from ._torch_state import torch_threads
 from .metrics import compression_report
 
 DEMO_DATA = "digits"

@@ -1,11 +1,20 @@
 """StudentClassifier: a trained student on its own, ready to ship."""
 
+import contextlib
+import io
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import validate_data
 
-from ._loss import softmax
+from ._probability import softmax
+from ._sklearn_compat import _check_feature_names
 from ._student import predict_logits, shift_logit_bias
 
 
@@ -44,6 +53,9 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
         The coding of non-numeric DataFrame columns learnt in training; when set,
         ``predict`` and ``predict_proba`` take such a DataFrame as it is. The ONNX
         graph takes the codes.
+    allow_nan : bool, default=True
+        Whether rows may hold NaN (the network imputes it); when False, NaN is an
+        error, as it was for the estimator that exported this student.
 
     Attributes
     ----------
@@ -67,11 +79,20 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
     (2, 3)
     """
 
-    def __init__(self, module, classes, *, feature_names=None, category_codes=None):
+    def __init__(
+        self,
+        module,
+        classes,
+        *,
+        feature_names=None,
+        category_codes=None,
+        allow_nan=True,
+    ):
         self.module = module
         self.classes = classes
         self.feature_names = feature_names
         self.category_codes = category_codes
+        self.allow_nan = allow_nan
 
     def __sklearn_is_fitted__(self):
         return True
@@ -106,14 +127,14 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _logits(self, X):
+        _check_feature_names(self, X, reset=False)
         if self.category_codes is not None:
+            self.category_codes.check_columns(X, type(self).__name__)
             X = self.category_codes.encode(X)
-        X = check_array(X, dtype=np.float32, ensure_all_finite="allow-nan")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but StudentClassifier expects "
-                f"{self.n_features_in_}."
-            )
+        finite = "allow-nan" if self.allow_nan else True
+        X = validate_data(
+            self, X, reset=False, dtype=np.float32, ensure_all_finite=finite
+        )
         device = next(self.module.buffers()).device
         return predict_logits(self.module, X, device=device)
 
@@ -168,7 +189,9 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
         The graph takes a float32 input ``X`` of shape ``(batch, n_features)``
         with a dynamic batch size and returns ``probabilities`` of shape
         ``(batch, n_classes)``; the class labels are ``classes_``. Weights are
-        stored inside the file. Needs the ``onnx`` extra
+        stored inside the file. The file is written beside ``path`` under a
+        temporary name and moved into place once complete, so a failure leaves
+        neither a partial file nor a damaged older one. Needs the ``onnx`` extra
         (``pip install "sklearn-kd[onnx]"``).
 
         Parameters
@@ -190,15 +213,57 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
         model = _ProbabilityModule(self.module).cpu().eval()
         example = torch.zeros(2, self.n_features_in_)
         batch = torch.export.Dim("batch")
-        torch.onnx.export(
-            model,
-            (example,),
-            str(path),
-            input_names=["X"],
-            output_names=["probabilities"],
-            dynamic_shapes=({0: batch},),
-            external_data=False,
-            dynamo=True,
-            verbose=False,
-        )
+        with atomic_file(path) as temporary, quiet_onnx_exporter():
+            torch.onnx.export(
+                model,
+                (example,),
+                str(temporary),
+                input_names=["X"],
+                output_names=["probabilities"],
+                dynamic_shapes=({0: batch},),
+                external_data=False,
+                dynamo=True,
+                verbose=False,
+            )
         return path
+
+
+@contextlib.contextmanager
+def atomic_file(path):
+    """Yield a temporary path beside ``path``; move it into place on success.
+
+    The temporary file gets the permissions a new file would get; on an error it
+    is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    os.close(descriptor)
+    try:
+        yield temporary
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's files are private
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+
+
+@contextlib.contextmanager
+def quiet_onnx_exporter():
+    """Silence torch's ONNX exporter: its progress lines, logs and warnings."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)

@@ -1,19 +1,33 @@
 """The distillation loss (Hinton, Vinyals & Dean, 2015, section 2).
 
-Per row, with soft-target weight ``w`` and temperature ``T``::
+With soft-target weight ``w``, temperature ``T``, teacher logits ``v_i`` and
+student logits ``z_i``, sample weights ``s_i``, and ``L`` the labelled rows among
+all training rows ``A`` (synthetic rows are unlabelled)::
 
-    w * T**2 * KL(softmax(v / T) || softmax(z / T)) + (1 - w) * CE(z, y)
+    loss = w * sum_{i in A} s_i * T**2 * KL(softmax(v_i / T) || softmax(z_i / T))
+             / sum_{i in A} s_i
+         + (1 - w) * sum_{i in L} s_i * CE(z_i, y_i) / sum_{i in L} s_i
 
-where ``v`` are the teacher's logits and ``z`` the student's. The ``T**2`` factor
-keeps the soft term's gradients the same size whatever ``T`` (they shrink like
-``1 / T**2`` otherwise). The KL is summed over classes and averaged over rows
-(``batchmean``), weighted by the sample weights. Rows labelled ``-1`` carry no hard
-term. ``loss="mse"`` is the paper's high-temperature limit (Ba & Caruana, 2014):
-``0.5 * mean_k((z_k - mean(z)) - (v_k - mean(v)))**2``, which is what
-``T**2 * KL`` tends to as ``T`` grows.
+The soft term is averaged over every row, the hard (label) term over the labelled
+rows only, so the weight of the labels does not depend on how many unlabelled or
+synthetic rows there are. The ``T**2`` factor keeps the soft term's gradients the
+same size whatever ``T`` (they shrink like ``1 / T**2`` otherwise). The KL is
+summed over classes and averaged over rows (``batchmean``), in log space for the
+student.
+
+Mini-batches estimate this loss without bias: the two denominators are totals
+over the whole training set, so each row carries two constant coefficients
+(:func:`loss_coefficients`), ``c_soft = w * s_i * n / sum_A s`` and
+``c_hard = (1 - w) * s_i * n / sum_L s`` for ``n`` training rows, and a batch's
+loss is the mean over its rows of ``c_soft * soft + c_hard * hard``. A batch
+whose weights are all zero contributes zero, never NaN.
+
+``loss="mse"`` is the paper's high-temperature limit (Ba & Caruana, 2014): the
+soft term becomes ``0.5 * mean_k((z_k - mean(z)) - (v_k - mean(v)))**2``, which
+is what ``T**2 * KL`` tends to as ``T`` grows.
 
 The per-row targets travel as one float tensor, so that shuffled batches keep each
-row's soft targets, label and weight together: see :func:`pack_targets`.
+row's soft targets, label and coefficients together: see :func:`pack_targets`.
 """
 
 import numpy as np
@@ -21,52 +35,96 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-UNLABELLED = -1
+from ._transfer_set import UNLABELLED
+
+#: Columns after the teacher's targets in a packed target row.
+N_TRAILING_COLUMNS = 3
 
 
-def softmax(logits, temperature=1.0):
-    """Row-wise ``softmax(logits / temperature)`` of a numpy array."""
-    scaled = logits / temperature
-    exp = np.exp(scaled - scaled.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
+def loss_coefficients(sample_weight, labelled, soft_target_weight, train=None):
+    """Per-row coefficients of the soft and hard terms (see the module docstring).
+
+    Parameters
+    ----------
+    sample_weight : ndarray of shape (n_rows,)
+        Row weights.
+    labelled : ndarray of bool of shape (n_rows,)
+        Which rows carry a label.
+    soft_target_weight : float
+        ``w``.
+    train : ndarray of int, default=None
+        The training rows, whose totals normalise every row (validation rows are
+        scored on the training rows' scale); None means all rows.
+
+    Returns
+    -------
+    c_soft, c_hard : ndarray of shape (n_rows,)
+    """
+    train = slice(None) if train is None else train
+    weight, is_labelled = sample_weight[train], labelled[train]
+    n_train = len(weight)
+    total, total_labelled = weight.sum(), weight[is_labelled].sum()
+    w = soft_target_weight
+    soft_scale = 0.0 if total == 0 else w * n_train / total
+    hard_scale = 0.0 if total_labelled == 0 else (1 - w) * n_train / total_labelled
+    return soft_scale * sample_weight, hard_scale * np.where(
+        labelled, sample_weight, 0.0
+    )
 
 
-def centred_logits(logits):
-    """Subtract each row's mean logit, the invariance the softmax ignores."""
-    return logits - logits.mean(axis=1, keepdims=True)
-
-
-def pack_targets(teacher_targets, label_index, sample_weight):
+def pack_targets(teacher_targets, label_index, c_soft, c_hard):
     """Pack per-row targets into one float32 array.
 
-    Columns ``[:-2]`` hold the teacher's targets (soft probabilities for
-    ``loss="kl"``, centred logits for ``loss="mse"``), column ``-2`` the class index
-    of the row's label (``-1`` when unlabelled) and column ``-1`` the sample weight.
+    Columns ``[:-3]`` hold the teacher's targets (soft probabilities for
+    ``loss="kl"``, centred logits for ``loss="mse"``; none when the student
+    learns from labels alone), column ``-3`` the class index of the row's label
+    (``-1`` when unlabelled), and the last two the soft and hard coefficients.
     """
+    n_rows = len(label_index)
+    if teacher_targets is None:
+        teacher_targets = np.zeros((n_rows, 0))
     return np.hstack(
-        [teacher_targets, label_index[:, None], sample_weight[:, None]]
+        [teacher_targets, label_index[:, None], c_soft[:, None], c_hard[:, None]]
     ).astype(np.float32)
+
+
+def packed_labels(packed):
+    """Class index per packed row; an unlabelled row gets the teacher's class.
+
+    What skorch's scoring callbacks see as ``y``: the true label where there is
+    one, else the class the teacher predicts.
+    """
+    packed = np.asarray(packed)
+    labels = packed[:, -N_TRAILING_COLUMNS].astype(np.int64)
+    teacher = packed[:, :-N_TRAILING_COLUMNS]
+    unlabelled = labels == UNLABELLED
+    if unlabelled.any() and teacher.shape[1]:
+        labels[unlabelled] = teacher[unlabelled].argmax(axis=1)
+    return labels
 
 
 class DistillationLoss(nn.Module):
     """Weighted sum of a soft (teacher-matching) term and a hard (label) term.
 
+    See the module docstring for the formula and its normalisation.
+
     Parameters
     ----------
     temperature : float
         The temperature ``T`` used to soften both teacher and student.
-    soft_target_weight : float
-        The weight ``w`` in ``[0, 1]`` of the soft term.
     loss : {"kl", "mse"}, default="kl"
         ``"kl"``: ``T**2 * KL(teacher || student)`` at temperature ``T``;
         ``"mse"``: mean squared error between row-centred logits.
+    soft_target_weight : float, default=0.5
+        ``w``. The packed coefficients already carry it; here it only skips a
+        term whose weight is zero.
     """
 
-    def __init__(self, temperature, soft_target_weight, loss="kl"):
+    def __init__(self, temperature, loss="kl", soft_target_weight=0.5):
         super().__init__()
         self.temperature = temperature
-        self.soft_target_weight = soft_target_weight
         self.loss = loss
+        self.soft_target_weight = soft_target_weight
 
     def soft_term(self, student_logits, teacher_targets):
         """Per-row soft loss."""
@@ -79,17 +137,16 @@ class DistillationLoss(nn.Module):
         return t * t * kl
 
     def forward(self, student_logits, packed_targets):
-        teacher_targets = packed_targets[:, :-2]
-        label_index = packed_targets[:, -2].long()
-        weight = packed_targets[:, -1]
-        w = self.soft_target_weight
-        per_row = torch.zeros_like(weight)
-        if w > 0:
-            per_row = per_row + w * self.soft_term(student_logits, teacher_targets)
-        if w < 1:
-            labelled = label_index != UNLABELLED
+        teacher_targets = packed_targets[:, :-N_TRAILING_COLUMNS]
+        label_index = packed_targets[:, -3].long()
+        c_soft, c_hard = packed_targets[:, -2], packed_targets[:, -1]
+        per_row = torch.zeros_like(c_soft)
+        if self.soft_target_weight > 0 and teacher_targets.shape[1]:
+            per_row = per_row + c_soft * self.soft_term(student_logits, teacher_targets)
+        if self.soft_target_weight < 1:
             hard = F.cross_entropy(
                 student_logits, label_index.clamp(min=0), reduction="none"
             )
-            per_row = per_row + (1 - w) * torch.where(labelled, hard, 0.0)
-        return (per_row * weight).sum() / weight.sum()
+            labelled = label_index != UNLABELLED
+            per_row = per_row + torch.where(labelled, c_hard * hard, 0.0)
+        return per_row.mean()

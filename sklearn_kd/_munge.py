@@ -6,8 +6,10 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_array
+
+from ._categorical import categorical_mask
+from ._sklearn_compat import Interval, validate_params
 
 # Scaling a one-hot block by 1/sqrt(2) makes a category mismatch add exactly 1 to the
 # squared Euclidean distance: the Hamming term of the paper's mixed distance.
@@ -133,7 +135,7 @@ def munge(
         input_name="X",
     )
     n_features = X.shape[1]
-    is_categorical = _categorical_mask(categorical_features, n_features)
+    is_categorical = categorical_mask(categorical_features, n_features)
     rng = check_random_state(random_state)
 
     neighbours = _nearest_other_row(X, is_categorical)
@@ -149,43 +151,6 @@ def munge(
     copy_exactly = is_categorical | np.isnan(sd)
     moved = np.where(copy_exactly, neighbour, drawn)
     return np.where(swap, moved, own).astype(X.dtype, copy=False)
-
-
-def _categorical_mask(categorical_features, n_features):
-    """Return a boolean mask of length ``n_features`` marking categorical columns."""
-    if categorical_features is None:
-        return np.zeros(n_features, dtype=bool)
-    categorical_features = np.asarray(categorical_features)
-    if categorical_features.size == 0:
-        return np.zeros(n_features, dtype=bool)
-    if categorical_features.ndim != 1:
-        raise ValueError(
-            "categorical_features must be a 1-D array of integer indices or a "
-            f"boolean mask; got an array of shape {categorical_features.shape}."
-        )
-    if categorical_features.dtype.kind == "b":
-        if categorical_features.shape[0] != n_features:
-            raise ValueError(
-                "categorical_features as a boolean mask must have length "
-                f"n_features={n_features}; got length {categorical_features.shape[0]}."
-            )
-        return categorical_features.copy()
-    if categorical_features.dtype.kind in "iu":
-        out_of_range = (categorical_features < 0) | (categorical_features >= n_features)
-        if out_of_range.any():
-            raise ValueError(
-                "categorical_features as integer indices must be in "
-                f"[0, {n_features - 1}] (n_features={n_features}); got "
-                f"{categorical_features[out_of_range].tolist()}."
-            )
-        mask = np.zeros(n_features, dtype=bool)
-        mask[categorical_features] = True
-        return mask
-    raise ValueError(
-        "categorical_features must be integer indices or a boolean mask of length "
-        f"n_features={n_features}; got an array of dtype "
-        f"{categorical_features.dtype}."
-    )
 
 
 def _nearest_other_row(X, is_categorical):

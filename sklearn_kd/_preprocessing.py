@@ -13,38 +13,6 @@ from torch import nn
 MAX_CATEGORIES = 1024
 
 
-def categorical_mask(categorical_features, n_features):
-    """Boolean mask of categorical columns, from scikit-learn's conventions.
-
-    ``categorical_features`` is None, an array of column indices or a boolean mask
-    of length ``n_features`` (as in ``HistGradientBoostingClassifier``).
-    """
-    mask = np.zeros(n_features, dtype=bool)
-    if categorical_features is None:
-        return mask
-    features = np.asarray(categorical_features)
-    if features.dtype == bool:
-        if features.shape != (n_features,):
-            raise ValueError(
-                f"categorical_features as a boolean mask must have one entry per "
-                f"feature ({n_features}), got shape {features.shape}."
-            )
-        return features.copy()
-    if features.dtype.kind not in "iu" or features.ndim != 1:
-        raise ValueError(
-            "categorical_features must be None, a boolean mask or an array of "
-            f"integer column indices, got {categorical_features!r}."
-        )
-    out_of_range = features[(features < 0) | (features >= n_features)]
-    if out_of_range.size:
-        raise ValueError(
-            f"categorical_features holds indices {out_of_range.tolist()} outside "
-            f"[0, {n_features - 1}] for data with {n_features} features."
-        )
-    mask[features] = True
-    return mask
-
-
 class InputEncoder(nn.Module):
     """Encode raw feature rows into the network's input, with tensor operations.
 
@@ -120,63 +88,3 @@ class InputEncoder(nn.Module):
         if len(self.cat_column):
             parts.append((x[:, self.cat_column] == self.cat_value).to(x.dtype))
         return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
-
-
-class CategoryCodes:
-    """Integer codes for a DataFrame's non-numeric columns, and back.
-
-    The teacher reads such columns as they are (it may be a pipeline that takes
-    strings); the student reads their codes as categorical features. Values not
-    seen in training, and missing values, get the code -1, which the student's
-    one-hot encoding maps to all zeros.
-
-    Parameters
-    ----------
-    categories : dict
-        Column name to the array of its categories, in code order.
-    """
-
-    def __init__(self, categories):
-        self.categories = categories
-
-    @classmethod
-    def from_frame(cls, X):
-        """The coding of ``X``'s non-numeric columns, or None if it has none."""
-        if not hasattr(X, "columns"):
-            return None
-        import pandas as pd
-
-        categories = {
-            column: np.asarray(pd.Series(X[column]).dropna().unique(), dtype=object)
-            for column in X.columns
-            if not pd.api.types.is_numeric_dtype(X[column])
-        }
-        if not categories:
-            return None
-        for column, values in categories.items():
-            categories[column] = values[np.argsort(values.astype(str))]
-        return cls(categories)
-
-    def columns_mask(self, columns):
-        """Boolean mask of the coded columns among ``columns``."""
-        return np.isin(np.asarray(columns, dtype=object), list(self.categories))
-
-    def encode(self, X):
-        """A copy of ``X`` with each coded column replaced by float codes."""
-        import pandas as pd
-
-        X = X.copy()
-        for column, categories in self.categories.items():
-            X[column] = pd.Index(categories).get_indexer(X[column])
-        return X
-
-    def decode(self, X):
-        """A copy of the coded frame ``X`` with its codes turned back into values."""
-        X = X.copy().astype(object)
-        for column, categories in self.categories.items():
-            codes = X[column].to_numpy(dtype=float)
-            known = codes >= 0
-            values = np.full(len(codes), None, dtype=object)
-            values[known] = categories[np.round(codes[known]).astype(int)]
-            X[column] = values
-        return X

@@ -28,6 +28,26 @@ class SharedFittedModels:
 
     _shared_model_params = ()
 
+    def get_params(self, deep=True):
+        """Get the parameters, without the nested ones of fitted shared models.
+
+        Those are read-only (see :meth:`set_params`), so a parameter search must
+        not be offered them, as for :class:`~sklearn.frozen.FrozenEstimator`.
+        """
+        params = super().get_params(deep=deep)
+        if not deep:
+            return params
+        fitted = [
+            name
+            for name in self._shared_model_params
+            if holds_fitted_models(getattr(self, name, None))
+        ]
+        return {
+            key: value
+            for key, value in params.items()
+            if not any(key.startswith(f"{name}__") for name in fitted)
+        }
+
     def set_params(self, **params):
         for name in self._shared_model_params:
             nested = sorted(key for key in params if key.startswith(f"{name}__"))

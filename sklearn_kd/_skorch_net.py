@@ -2,25 +2,51 @@
 
 skorch's default ``Dataset`` + ``DataLoader`` fetch and collate one row at a time,
 which costs far more than a small MLP's forward pass. Here the rows live in two
-tensors on the training device; each epoch draws one permutation and yields
+tensors on the training device, already passed through the student's input
+encoder (which has nothing to learn); each epoch draws one permutation and yields
 slices of it, as a hand-written PyTorch loop would. Everything else (callbacks,
 history, early stopping, ``device``) is skorch's.
+
+Scoring callbacks see, as ``y``, the class of each row: its label, or the
+teacher's class for an unlabelled row (see :func:`~sklearn_kd._loss.packed_labels`).
 """
 
 import math
 
 import torch
 from skorch import NeuralNetClassifier
-from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
-from torch.utils.data import Dataset
+from skorch.callbacks import (
+    BatchScoring,
+    Callback,
+    EpochScoring,
+    EpochTimer,
+    PassthroughScoring,
+    PrintLog,
+)
+from skorch.dataset import Dataset
+from skorch.utils import to_numpy
+
+from ._loss import packed_labels
 
 
 class RowTensors(Dataset):
-    """Rows of inputs (and optionally packed targets) held as tensors."""
+    """Encoded input rows (and optionally packed targets) held as tensors.
 
-    def __init__(self, inputs, targets=None):
+    A skorch ``Dataset`` in name, so that scoring callbacks find ``X`` and ``y``
+    on it; it keeps its tensors as they are.
+    """
+
+    def __init__(self, inputs, targets=None):  # skorch's conversions are not wanted
         self.inputs = inputs
         self.targets = targets
+
+    @property
+    def X(self):
+        return RowTensors(self.inputs)
+
+    @property
+    def y(self):
+        return self.targets
 
     def __len__(self):
         return len(self.inputs)
@@ -61,33 +87,35 @@ class TensorBatches:
             yield inputs[start:stop], None if targets is None else targets[start:stop]
 
 
-class ValidationSplit:
-    """Hold out a random ``fraction`` of the real rows for validation (not stratified).
+class FixedSplit:
+    """skorch's ``train_split``: rows decided before training (see
+    :meth:`~sklearn_kd._transfer_set.TransferSet.hold_out`)."""
 
-    The rows are the real ones, then ``per_row`` synthetic rows made from each
-    real row in turn (as MUNGE makes them). They never validate: early
-    stopping should judge the student on real rows. Those made from a held-out row
-    are dropped from training too, since they are perturbed copies of it and would
-    let the validation score see its own rows.
-    """
-
-    def __init__(self, fraction, generator, per_row=0):
-        self.fraction = fraction
-        self.generator = generator
-        self.per_row = per_row
+    def __init__(self, train, valid):
+        self.train = train
+        self.valid = valid
 
     def __call__(self, dataset, y=None, **fit_params):
-        n_real = len(dataset) // (1 + self.per_row)
-        order = torch.randperm(n_real, generator=self.generator)
-        n_valid = max(1, int(round(self.fraction * n_real)))
-        valid = order[:n_valid]
-        train = order[n_valid:]
-        if self.per_row:
-            offsets = torch.arange(self.per_row)
-            synthetic = n_real + train[:, None] * self.per_row + offsets
-            train = torch.cat([train, synthetic.reshape(-1)])
         device = dataset.inputs.device
-        return dataset.subset(train.to(device)), dataset.subset(valid.to(device))
+        train = torch.as_tensor(self.train, device=device)
+        valid = torch.as_tensor(self.valid, device=device)
+        return dataset.subset(train), dataset.subset(valid)
+
+
+def scored_labels(packed_targets):
+    """The ``target_extractor`` of scoring callbacks: each row's class."""
+    return packed_labels(to_numpy(packed_targets))
+
+
+def with_label_targets(callback):
+    """A scoring callback reading the class of each row rather than the packed
+    targets, unless it was given a ``target_extractor`` of its own."""
+    if (
+        isinstance(callback, (EpochScoring, BatchScoring))
+        and callback.target_extractor is to_numpy
+    ):
+        callback.target_extractor = scored_labels
+    return callback
 
 
 class DivergenceGuard(Callback):
@@ -130,7 +158,8 @@ class StudentNet(NeuralNetClassifier):
 
     The criterion receives packed per-row targets (see
     :func:`sklearn_kd._loss.pack_targets`); ``classes`` are the class indices.
-    Arrays given to ``predict``/``predict_proba`` go through the same tensor path.
+    Its data are always encoded rows: raw arrays given to ``predict`` or
+    ``predict_proba`` are passed through the module's encoder first.
     """
 
     def __init__(self, *args, generator=None, **kwargs):
@@ -157,11 +186,15 @@ class StudentNet(NeuralNetClassifier):
         if self.module_.training != training or self.criterion_.training != training:
             super()._set_training(training)
 
+    def infer(self, x, **fit_params):
+        return self.module_(x.to(self.device), encoded=True)
+
     def get_dataset(self, X, y=None):
         if isinstance(X, RowTensors):
             return X
         inputs = torch.as_tensor(X, dtype=torch.float32, device=self.device)
-        return RowTensors(inputs)
+        with torch.no_grad():
+            return RowTensors(self.module_.encoder(inputs))
 
     def get_iterator(self, dataset, training=False):
         batch_size = len(dataset) if self.batch_size == -1 else self.batch_size

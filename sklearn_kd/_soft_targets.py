@@ -1,14 +1,18 @@
-"""Where the training rows' teacher logits come from: in-sample, OOB or cross-fitted.
+"""The teacher stage of a fit: fit the teacher if needed, and read its outputs.
 
 A model's probabilities on the rows it was fitted on are over-confident (a forest's
 trees have mostly seen those rows), so the labelled rows can take their soft
 targets from out-of-bag estimates or from clones fitted on the other folds.
 Unlabelled and synthetic rows always use the teacher's plain predictions.
 
-:func:`teacher_logits` is the whole teacher stage of a fit: it fits the teacher if
-needed and queries it once per row, in bounded batches.
+:func:`teacher_logits` is the whole stage: it fits the teacher if needed (with the
+sample weights, where its ``fit`` takes them) and queries it once per row, in
+bounded batches. It is a pure function of its arguments, so that the estimator can
+cache it (see :mod:`sklearn_kd._teacher_cache`).
 """
 
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -16,16 +20,20 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, check_cv
-from sklearn.utils import _safe_indexing
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import has_fit_parameter
 
+from ._sklearn_compat import _safe_indexing
 from ._teacher import (
+    TeacherOutputError,
+    aligned_logits,
+    check_teacher_output,
     final_estimator,
     is_fitted,
     output_is_probability,
-    output_to_logits,
     query_teacher,
-    resolve_response_method,
     teacher_classes,
+    teacher_name,
 )
 
 SOFT_TARGET_SOURCES = ("auto", "predict", "oob", "cross_fit")
@@ -109,24 +117,75 @@ def resolve_source(teacher, soft_targets, y_labelled, cv):
     return soft_targets
 
 
-def _fit(teacher, X, y):
-    return teacher.fit(X, y)
+def cross_fit_folds(cv, X_labelled, y_labelled, random_state):
+    """The (train, test) folds of ``soft_targets="cross_fit"`` over labelled rows."""
+    if isinstance(cv, Integral):
+        cv = StratifiedKFold(cv, shuffle=True, random_state=random_state)
+    splitter = check_cv(cv, y_labelled, classifier=True)
+    return [
+        (np.asarray(train), np.asarray(test))
+        for train, test in splitter.split(X_labelled, y_labelled)
+    ]
 
 
-def _fit_and_query(teacher, X, y, X_held_out, method, batch_size):
-    teacher.fit(X, y)
-    return teacher_classes(teacher), query_teacher(
-        teacher, X_held_out, method, batch_size
-    )
+def sample_weight_fit_params(teacher, sample_weight):
+    """Keyword arguments passing ``sample_weight`` to ``teacher.fit``.
+
+    ``{}`` without weights; None when the teacher's ``fit`` cannot take them. A
+    pipeline takes them through its last step (``step__sample_weight``).
+    """
+    if sample_weight is None:
+        return {}
+    if isinstance(teacher, Pipeline):
+        name, last = teacher.steps[-1]
+        if last != "passthrough" and has_fit_parameter(last, "sample_weight"):
+            return {f"{name}__sample_weight": sample_weight}
+        return None
+    if has_fit_parameter(teacher, "sample_weight"):
+        return {"sample_weight": sample_weight}
+    return None
 
 
-def _aligned_logits(output, teacher_cls, classes, is_probability, eps):
-    """Logits with columns moved from the teacher's class order to ``classes``."""
-    logits = output_to_logits(output, is_probability, eps)
-    columns = np.searchsorted(classes, teacher_cls)
-    aligned = np.full((len(logits), len(classes)), np.log(eps))
-    aligned[:, columns] = logits
-    return aligned
+def warn_if_weights_not_passed(teacher, sample_weight):
+    """Warn once when ``sample_weight`` cannot reach the teacher's ``fit``."""
+    if sample_weight_fit_params(teacher, sample_weight) is None:
+        warnings.warn(
+            f"The teacher {teacher_name(teacher)} does not accept sample_weight in "
+            "fit, so it is fitted without the weights; the student still uses them.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+@contextmanager
+def teacher_refusals(teacher, has_nan):
+    """Re-raise a teacher's error about NaN with a sentence saying who refused."""
+    try:
+        yield
+    except TeacherOutputError:
+        raise
+    except ValueError as error:
+        if has_nan and "nan" in str(error).lower():
+            raise ValueError(
+                f"The teacher {teacher_name(teacher)} refused the missing values "
+                f"(NaN) in X: {error} Impute them (e.g. a Pipeline starting with "
+                "SimpleImputer) or use a teacher that accepts NaN, such as "
+                "HistGradientBoostingClassifier."
+            ) from error
+        raise
+
+
+def _fit(teacher, X, y, sample_weight):
+    params = sample_weight_fit_params(teacher, sample_weight) or {}
+    return teacher.fit(X, y, **params)
+
+
+def _fit_and_query(teacher, X, y, sample_weight, X_held_out, method, batch_size):
+    _fit(teacher, X, y, sample_weight)
+    classes = teacher_classes(teacher)
+    output = query_teacher(teacher, X_held_out, method, batch_size)
+    check_teacher_output(output, teacher, method, classes)
+    return classes, output
 
 
 def teacher_logits(
@@ -136,12 +195,12 @@ def teacher_logits(
     labelled,
     X_synthetic=None,
     *,
-    soft_targets="auto",
-    response_method="auto",
-    cv=5,
-    n_jobs=None,
-    random_state=None,
+    source,
+    method,
+    folds=None,
+    sample_weight=None,
     batch_size=10_000,
+    n_jobs=None,
     eps=1e-300,
 ):
     """Fit the teacher if needed and compute logits for every row.
@@ -158,9 +217,18 @@ def teacher_logits(
         Which rows carry a label.
     X_synthetic : array-like or None
         Extra rows to label with the teacher's plain predictions.
-    soft_targets, response_method, cv, n_jobs, random_state : see DistilledClassifier
+    source : {"predict", "oob", "cross_fit"}
+        The resolved soft-target source (see :func:`resolve_source`).
+    method : str
+        The resolved teacher output (see ``resolve_response_method``).
+    folds : list of (train, test) or None
+        Folds over the labelled rows, for ``source="cross_fit"``.
+    sample_weight : ndarray or None
+        Weights of all rows; the teacher is fitted with those of labelled rows.
     batch_size : int
         The most rows sent to the teacher in one call.
+    n_jobs : int or None
+        Parallel jobs for the cross-fit clones and the teacher's queries.
     eps : float
         Floor of probabilities turned into logits.
 
@@ -168,10 +236,10 @@ def teacher_logits(
     -------
     TeacherLogits
     """
-    X_labelled = _safe_indexing(X, np.flatnonzero(labelled))
+    labelled_rows = np.flatnonzero(labelled)
+    X_labelled = _safe_indexing(X, labelled_rows)
     y_labelled = y[labelled]
-    source = resolve_source(teacher, soft_targets, y_labelled, cv)
-    method = resolve_response_method(teacher, response_method)
+    w_labelled = None if sample_weight is None else sample_weight[labelled]
     fitted_teacher = None
     parts = []  # (rows, teacher classes, raw output, is_probability)
 
@@ -179,29 +247,28 @@ def teacher_logits(
         model = teacher
     elif source == "oob":
         model = fitted_teacher = clone(teacher).set_params(oob_score=True)
-        model.fit(X_labelled, y_labelled)
+        _fit(model, X_labelled, y_labelled, w_labelled)
     elif source == "cross_fit":
-        if isinstance(cv, Integral):
-            cv = StratifiedKFold(cv, shuffle=True, random_state=random_state)
-        splits = list(
-            check_cv(cv, y_labelled, classifier=True).split(X_labelled, y_labelled)
-        )
+
+        def weights(rows):
+            return None if w_labelled is None else w_labelled[rows]
+
         jobs = [
             delayed(_fit_and_query)(
                 clone(teacher),
                 _safe_indexing(X_labelled, train),
                 y_labelled[train],
+                weights(train),
                 _safe_indexing(X_labelled, test),
                 method,
                 batch_size,
             )
-            for train, test in splits
+            for train, test in folds
         ]
-        jobs.append(delayed(_fit)(clone(teacher), X_labelled, y_labelled))
+        jobs.append(delayed(_fit)(clone(teacher), X_labelled, y_labelled, w_labelled))
         *fold_results, model = Parallel(n_jobs=n_jobs)(jobs)
         fitted_teacher = model
-        labelled_rows = np.flatnonzero(labelled)
-        for (_, test), (fold_classes, output) in zip(splits, fold_results, strict=True):
+        for (_, test), (fold_classes, output) in zip(folds, fold_results, strict=True):
             parts.append(
                 (
                     labelled_rows[test],
@@ -211,7 +278,8 @@ def teacher_logits(
                 )
             )
     else:
-        model = fitted_teacher = clone(teacher).fit(X_labelled, y_labelled)
+        model = fitted_teacher = clone(teacher)
+        _fit(model, X_labelled, y_labelled, w_labelled)
 
     model_classes = teacher_classes(model)
     if source == "oob":
@@ -224,7 +292,6 @@ def teacher_logits(
                 "that order: pass exactly those rows, or use soft_targets='predict'."
             )
         has_estimate = np.isfinite(oob).all(axis=1) & (oob.sum(axis=1) > 0)
-        labelled_rows = np.flatnonzero(labelled)
         rows = labelled_rows[has_estimate]
         parts.append((rows, model_classes, oob[has_estimate], True))
 
@@ -234,7 +301,10 @@ def teacher_logits(
     query_rows = np.flatnonzero(needs_query)
     is_probability = output_is_probability(model, method)
     if len(query_rows):
-        output = query_teacher(model, _safe_indexing(X, query_rows), method, batch_size)
+        output = query_teacher(
+            model, _safe_indexing(X, query_rows), method, batch_size, n_jobs
+        )
+        check_teacher_output(output, model, method, model_classes)
         if model_classes is None:
             model_classes = np.arange(max(output.shape[1], 2))
         parts.append((query_rows, model_classes, output, is_probability))
@@ -242,13 +312,14 @@ def teacher_logits(
 
     logits = np.empty((len(y), len(classes)))
     for rows, part_classes, part_output, part_is_probability in parts:
-        logits[rows] = _aligned_logits(
+        logits[rows] = aligned_logits(
             part_output, part_classes, classes, part_is_probability, eps
         )
     synthetic_logits = None
     if X_synthetic is not None:
-        synthetic = query_teacher(model, X_synthetic, method, batch_size)
-        synthetic_logits = _aligned_logits(
+        synthetic = query_teacher(model, X_synthetic, method, batch_size, n_jobs)
+        check_teacher_output(synthetic, model, method, model_classes)
+        synthetic_logits = aligned_logits(
             synthetic, model_classes, classes, is_probability, eps
         )
     return TeacherLogits(classes, logits, synthetic_logits, source, fitted_teacher)

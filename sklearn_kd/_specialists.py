@@ -6,22 +6,19 @@ from numbers import Integral, Real
 import numpy as np
 from joblib import Parallel, delayed
 from scipy.special import xlogy
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import cross_val_predict
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._probability import PROBABILITY_FLOOR
 from ._shared_models import SharedFittedModels
+from ._sklearn_compat import HasMethods, Interval, _fit_context
 from ._teacher import is_fitted
-
-# Generalist probabilities are floored here before the combination starts, so
-# that classes it rules out can still receive a share of a specialist's dustbin.
-_PROBABILITY_FLOOR = 1e-12
 
 
 class SpecialistEnsembleClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
@@ -328,32 +325,6 @@ class SpecialistEnsembleClassifier(SharedFittedModels, ClassifierMixin, BaseEsti
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
-    def get_params(self, deep=True):
-        """Get the parameters of this estimator.
-
-        Nested parameters of an already fitted generalist are not included, as
-        for :class:`~sklearn.frozen.FrozenEstimator`.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Whether to include the parameters of ``generalist`` and
-            ``specialist``.
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
-        """
-        params = super().get_params(deep=deep)
-        if deep and is_fitted(self.generalist):
-            params = {
-                name: value
-                for name, value in params.items()
-                if not name.startswith("generalist__")
-            }
-        return params
-
     def _check_sizes(self, n_classes):
         if n_classes < 2:
             raise ValueError(
@@ -520,7 +491,9 @@ def _combine(general_proba, outputs, max_iter, tol):
     n_terms = 1 + np.bincount(
         np.concatenate([rows for _, rows, _ in outputs]), minlength=active.size
     )
-    q = np.maximum(general, _PROBABILITY_FLOOR)
+    # Floored, so that classes the generalist rules out can still receive a
+    # share of a specialist's dustbin.
+    q = np.maximum(general, PROBABILITY_FLOOR)
     q /= q.sum(axis=1, keepdims=True)
     # Rows converge at very different speeds (slowest when mass must flow into
     # classes that only the specialists' dustbins vouch for), so converged rows

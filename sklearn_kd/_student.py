@@ -1,7 +1,5 @@
 """The student network: input encoding, a network body and a per-class logit bias."""
 
-from contextlib import contextmanager
-
 import numpy as np
 import torch
 from torch import nn
@@ -93,21 +91,3 @@ def shift_logit_bias(module, classes, class_label, shift):
     """Add ``shift`` to ``module``'s logit bias for ``class_label``, in place."""
     with torch.no_grad():
         module.logit_bias[class_index(classes, class_label)] += shift
-
-
-@contextmanager
-def torch_threads(n_threads):
-    """Run torch on ``n_threads`` intra-op threads inside the block (None: as is).
-
-    Small students gain nothing from several threads, and on a busy machine
-    torch's thread synchronisation can make their training several times slower.
-    """
-    if n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)

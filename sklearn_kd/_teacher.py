@@ -9,8 +9,10 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
+
+from ._probability import probabilities_to_logits, probability_problem
+from ._sklearn_compat import _num_samples, _safe_indexing
 
 # Final estimators whose ``decision_function`` is a true per-class logit: the
 # softmax (or, binary, the sigmoid) of it is their ``predict_proba``.
@@ -140,32 +142,44 @@ def teacher_classes(teacher):
         raise
 
 
-def iter_row_batches(n_rows, batch_size):
-    """Yield slices covering ``range(n_rows)`` in batches of ``batch_size``."""
-    for start in range(0, n_rows, batch_size):
-        yield slice(start, min(start + batch_size, n_rows))
-
-
 def _query_batch(teacher, X_batch, method):
     if method == "module":
         output = teacher.forward(X_batch, training=False, device="cpu")
         return output.detach().numpy()
-    return getattr(teacher, method)(X_batch)
+    return np.asarray(getattr(teacher, method)(X_batch), dtype=np.float64)
 
 
-def query_teacher(teacher, X, method, batch_size):
+def query_teacher(teacher, X, method, batch_size, n_jobs=None):
     """Query a fitted teacher once over all rows of ``X``, in bounded batches.
+
+    Batches of at most ``batch_size`` rows run through joblib with ``n_jobs``
+    (None means 1, as in scikit-learn), in threads by default, or on whatever
+    backend ``joblib.parallel_config`` sets (a Dask cluster, for one); the
+    outputs come back in row order, the same as a sequential query.
 
     Returns
     -------
     output : ndarray of shape (n_samples, n_outputs), dtype float64
         The raw output; a binary decision function comes back as one column.
     """
-    outputs = [
-        np.asarray(_query_batch(teacher, _safe_indexing(X, rows), method), np.float64)
-        for rows in iter_row_batches(_num_samples(X), batch_size)
+    n_rows = _num_samples(X)
+    batches = [
+        slice(start, min(start + batch_size, n_rows))
+        for start in range(0, n_rows, batch_size)
     ]
-    output = np.concatenate(outputs)
+    if n_jobs in (None, 1) or len(batches) == 1:
+        outputs = [
+            _query_batch(teacher, _safe_indexing(X, rows), method) for rows in batches
+        ]
+    else:
+        from joblib import Parallel, delayed
+
+        outputs = Parallel(n_jobs=n_jobs, prefer="threads")(
+            delayed(_query_batch)(teacher, _safe_indexing(X, rows), method)
+            for rows in batches
+        )
+    outputs = [np.asarray(output, dtype=np.float64) for output in outputs]
+    output = np.concatenate(outputs) if outputs else np.empty((0, 1))
     return output.reshape(len(output), -1)
 
 
@@ -174,17 +188,6 @@ def output_is_probability(teacher, method):
     if method == "module":
         return not module_output_is_logits(teacher)
     return method == "predict_proba"
-
-
-def probabilities_to_logits(proba, eps):
-    """Turn probabilities into logits as ``log(clip(proba, eps))``.
-
-    The softmax of the result at temperature ``T`` is ``proba ** (1 / T)``,
-    renormalised: temperature softens the teacher's ranking of the classes it
-    gives mass to, while a class at exactly zero gets ``eps ** (1 / T)`` relative
-    mass. A tiny ``eps`` keeps such classes at zero at any usual temperature.
-    """
-    return np.log(np.clip(proba, eps, None))
 
 
 def output_to_logits(output, is_probability, eps):
@@ -203,12 +206,70 @@ def output_to_logits(output, is_probability, eps):
     return output
 
 
-def check_teacher_classifier(teacher):
-    """Raise a clear error when ``teacher`` cannot serve as a teacher."""
-    if not (hasattr(teacher, "predict_proba") or hasattr(teacher, "decision_function")):
-        raise TypeError(
-            f"The teacher {type(teacher).__name__} is not a classifier with "
-            "predict_proba or decision_function: pass a fitted or unfitted classifier "
-            "such as RandomForestClassifier(), a Pipeline ending in one, or a skorch "
-            "NeuralNetClassifier."
+def aligned_logits(output, teacher_cls, classes, is_probability, eps):
+    """Logits with columns moved from the teacher's class order to ``classes``.
+
+    A class of ``classes`` the teacher does not know gets the floor ``log(eps)``.
+    """
+    logits = output_to_logits(output, is_probability, eps)
+    columns = np.searchsorted(classes, teacher_cls)
+    aligned = np.full((len(logits), len(classes)), np.log(eps))
+    aligned[:, columns] = logits
+    return aligned
+
+
+def teacher_name(teacher):
+    """How error messages name a teacher: its class, and a pipeline's last step."""
+    name = type(teacher).__name__
+    inner = final_estimator(teacher)
+    return name if inner is teacher else f"{name} ({type(inner).__name__})"
+
+
+class TeacherOutputError(ValueError):
+    """A teacher returned an output that cannot be read as it should be."""
+
+
+def check_teacher_output(output, teacher, method, classes):
+    """Raise a clear error unless ``output`` is a usable reading of ``method``.
+
+    Parameters
+    ----------
+    output : ndarray of shape (n_rows, n_columns)
+        What :func:`query_teacher` returned.
+    teacher : estimator
+        The teacher, named in the errors.
+    method : str
+        The output read (see :func:`resolve_response_method`).
+    classes : ndarray or None
+        The teacher's classes, when known: the output must have one column per
+        class (or one column for two classes, as a binary decision function).
+    """
+    name = teacher_name(teacher)
+    if not np.isfinite(output).all():
+        bad = int((~np.isfinite(output)).any(axis=1).sum())
+        raise TeacherOutputError(
+            f"The teacher {name} returned NaN or infinite values from {method} for "
+            f"{bad} of {len(output)} rows: check the teacher and the rows it was "
+            "given."
         )
+    if classes is not None:
+        allowed = {len(classes)} | ({1} if len(classes) == 2 else set())
+        if output.shape[1] not in allowed:
+            raise TeacherOutputError(
+                f"The teacher {name} returned {output.shape[1]} columns from {method}, "
+                f"but it has {len(classes)} classes ({plain(classes)}): its output "
+                "must have one column per class."
+            )
+    if output_is_probability(teacher, method) and output.shape[1] > 1:
+        problem = probability_problem(output)
+        if problem:
+            raise TeacherOutputError(
+                f"The teacher {name}'s {method} returned {problem}, so it does not "
+                "output probabilities. Use response_method='decision_function' for "
+                "a teacher whose scores are logits."
+            )
+
+
+def plain(values):
+    """Values as plain Python objects for messages (``0``, not ``np.int64(0)``)."""
+    return np.asarray(values).tolist()

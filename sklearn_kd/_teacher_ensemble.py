@@ -1,17 +1,13 @@
 """Combine several already fitted classifiers into one teacher."""
 
 import numpy as np
-from scipy.special import softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._probability import PROBABILITY_FLOOR, softmax
 from ._shared_models import SharedFittedModels
-
-# Zero probabilities are floored here before the log of the geometric mean; this
-# is the clipping threshold scikit-learn's ``log_loss`` uses.
-_PROBABILITY_FLOOR = np.finfo(np.float64).eps
+from ._sklearn_compat import StrOptions, _fit_context
 
 
 class TeacherEnsemble(SharedFittedModels, ClassifierMixin, BaseEstimator):
@@ -42,7 +38,7 @@ class TeacherEnsemble(SharedFittedModels, ClassifierMixin, BaseEstimator):
           so that rows sum to 1. A member that never saw a class is left out of
           that class's average (the remaining weights are renormalised for that
           class); a class known only to members with weight 0 gets probability
-          0. Probabilities are floored at ``np.finfo(np.float64).eps`` before
+          0. Probabilities are floored at ``1e-12`` before
           the log, so a single member predicting exactly 0 strongly penalises a
           class without making it impossible.
 
@@ -210,13 +206,13 @@ class TeacherEnsemble(SharedFittedModels, ClassifierMixin, BaseEstimator):
             for member_proba, member_columns, weight in zip(
                 member_probas, columns, weights, strict=True
             ):
-                floored = np.maximum(member_proba, _PROBABILITY_FLOOR)
+                floored = np.maximum(member_proba, PROBABILITY_FLOOR)
                 log_sum[:, member_columns] += weight * np.log(floored)
                 class_weight[member_columns] += weight
             known = class_weight > 0
             log_proba = np.full(shape, -np.inf)
             log_proba[:, known] = log_sum[:, known] / class_weight[known]
-            proba = softmax(log_proba, axis=1)
+            proba = softmax(log_proba)
         # Members' rows may be off by rounding (float32 nets, for instance).
         proba /= proba.sum(axis=1, keepdims=True)
         return classes, proba

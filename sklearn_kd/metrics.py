@@ -31,19 +31,22 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import rel_entr
 from sklearn.metrics import accuracy_score, log_loss
-from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import (
-    _check_sample_weight,
-    _num_samples,
     check_array,
     check_consistent_length,
     check_is_fitted,
 )
 
-# Loose enough for probabilities computed in float32 (e.g. a torch softmax over
-# many classes), tight enough to reject logits or unnormalised scores.
-_ROW_SUM_TOLERANCE = 1e-4
+from ._probability import PROBABILITY_FLOOR, probability_problem
+from ._sklearn_compat import (
+    HasMethods,
+    Interval,
+    _check_sample_weight,
+    _num_samples,
+    _safe_indexing,
+    validate_params,
+)
+
 _N_SINGLE_ROW_CALLS = 50
 _PICKLE_PROTOCOL = 5
 
@@ -115,7 +118,9 @@ def agreement_score(y_teacher, y_student, *, sample_weight=None):
     },
     prefer_skip_nested_validation=True,
 )
-def mean_kl_divergence(proba_teacher, proba_student, *, sample_weight=None, eps=1e-12):
+def mean_kl_divergence(
+    proba_teacher, proba_student, *, sample_weight=None, eps=PROBABILITY_FLOOR
+):
     """Mean Kullback-Leibler divergence from the teacher's to the student's predictions.
 
     For each sample, with teacher probabilities ``p`` and student probabilities
@@ -174,20 +179,11 @@ def mean_kl_divergence(proba_teacher, proba_student, *, sample_weight=None, eps=
 
 def _check_probabilities(proba, name):
     proba = check_array(proba, dtype=np.float64, input_name=name)
-    if np.any(proba < 0):
+    problem = probability_problem(proba)
+    if problem:
         raise ValueError(
-            f"{name} must contain probabilities, but has negative values "
-            f"(minimum {proba.min():.3g})."
-        )
-    row_sums = proba.sum(axis=1)
-    bad_rows = np.flatnonzero(np.abs(row_sums - 1) > _ROW_SUM_TOLERANCE)
-    if bad_rows.size:
-        first = bad_rows[0]
-        raise ValueError(
-            f"Each row of {name} must be a probability vector summing to 1, but "
-            f"{bad_rows.size} rows do not (row {first} sums to "
-            f"{row_sums[first]:.6g}). Pass predict_proba outputs, not logits or "
-            "decision_function scores."
+            f"{name} must hold probability rows, but has {problem}. Pass "
+            "predict_proba outputs, not logits or decision_function scores."
         )
     return proba
 

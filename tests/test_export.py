@@ -46,7 +46,7 @@ def test_export_is_a_copy(distilled):
 
 def test_export_rejects_wrong_feature_count(distilled):
     _, model, X = distilled
-    with pytest.raises(ValueError, match="expects 30"):
+    with pytest.raises(ValueError, match="expecting 30"):
         model.export_student().predict(X[:, :5])
 
 

@@ -165,10 +165,13 @@ def test_synthetic_rows_keep_the_class_of_their_source_row():
         ({"spread": 0.0}, "spread"),
         ({"spread": -1.0}, "spread"),
         ({"random_state": "seed"}, "random_state"),
-        ({"categorical_features": [3]}, r"in \[0, 2\].*got \[3\]"),
-        ({"categorical_features": [-1]}, r"in \[0, 2\].*got \[-1\]"),
-        ({"categorical_features": [True, False]}, "length n_features=3; got length 2"),
-        ({"categorical_features": ["a"]}, "integer indices or a boolean mask"),
+        ({"categorical_features": [3]}, r"\[3\] outside \[0, 2\]"),
+        ({"categorical_features": [-1]}, r"\[-1\] outside \[0, 2\]"),
+        (
+            {"categorical_features": [True, False]},
+            r"one entry per feature \(3\), got 2",
+        ),
+        ({"categorical_features": ["a"]}, "a boolean mask or integer column indices"),
         ({"categorical_features": [[0]]}, "1-D array"),
     ],
 )

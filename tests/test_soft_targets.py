@@ -10,7 +10,25 @@ from sklearn.ensemble import (
 )
 from sklearn.linear_model import LogisticRegression
 
-from sklearn_kd._soft_targets import resolve_source, teacher_logits
+from sklearn_kd._soft_targets import cross_fit_folds, resolve_source, teacher_logits
+from sklearn_kd._teacher import resolve_response_method
+
+
+def stage(teacher, X, y, labelled, source, cv=None, **params):
+    """The teacher stage with the response method and folds resolved as in fit."""
+    folds = None
+    if cv is not None:
+        folds = cross_fit_folds(cv, X[labelled], y[labelled], random_state=0)
+    return teacher_logits(
+        teacher,
+        X,
+        y,
+        labelled,
+        source=source,
+        method=resolve_response_method(teacher, "auto"),
+        folds=folds,
+        **params,
+    )
 
 
 def test_auto_source(iris, iris_forest):
@@ -25,8 +43,8 @@ def test_oob_targets_differ_from_in_sample_and_are_less_confident(iris):
     X, y = iris
     labelled = np.ones(len(y), bool)
     forest = RandomForestClassifier(n_estimators=50, random_state=0)
-    oob = teacher_logits(forest, X, y, labelled, soft_targets="oob", eps=1e-6)
-    plain = teacher_logits(forest, X, y, labelled, soft_targets="predict", eps=1e-6)
+    oob = stage(forest, X, y, labelled, "oob", eps=1e-6)
+    plain = stage(forest, X, y, labelled, "predict", eps=1e-6)
     assert oob.source == "oob"
     assert oob.fitted_teacher.oob_score
     np.testing.assert_allclose(
@@ -41,7 +59,7 @@ def test_rows_without_oob_estimate_fall_back_to_predictions(iris):
     X, y = iris
     labelled = np.ones(len(y), bool)
     forest = RandomForestClassifier(n_estimators=2, random_state=0)
-    result = teacher_logits(forest, X, y, labelled, soft_targets="oob", eps=1e-6)
+    result = stage(forest, X, y, labelled, "oob", eps=1e-6)
     oob = result.fitted_teacher.oob_decision_function_
     missing = ~(np.isfinite(oob).all(1) & (oob.sum(1) > 0))
     assert missing.any()
@@ -56,26 +74,17 @@ def test_fitted_teacher_oob_must_match_rows(iris):
     forest = RandomForestClassifier(n_estimators=20, oob_score=True, random_state=0)
     forest.fit(X, y)
     labelled = np.ones(len(y), bool)
-    result = teacher_logits(forest, X, y, labelled, soft_targets="oob", eps=1e-6)
+    result = stage(forest, X, y, labelled, "oob", eps=1e-6)
     assert result.fitted_teacher is None
     with pytest.raises(ValueError, match="OOB estimates belong to the rows"):
-        teacher_logits(forest, X[:100], y[:100], labelled[:100], soft_targets="oob")
+        stage(forest, X[:100], y[:100], labelled[:100], "oob")
 
 
 def test_cross_fit_uses_out_of_fold_outputs(iris):
     X, y = iris
     labelled = np.ones(len(y), bool)
     teacher = LogisticRegression(max_iter=1000)
-    result = teacher_logits(
-        teacher,
-        X,
-        y,
-        labelled,
-        soft_targets="cross_fit",
-        cv=3,
-        n_jobs=2,
-        random_state=0,
-    )
+    result = stage(teacher, X, y, labelled, "cross_fit", cv=3, n_jobs=2)
     assert result.source == "cross_fit"
     in_sample = result.fitted_teacher.decision_function(X)
     assert not np.allclose(result.logits, in_sample)
@@ -89,9 +98,7 @@ def test_unlabelled_rows_use_the_teacher_fitted_on_all_labelled_rows(iris):
     labelled = np.ones(len(y), bool)
     labelled[::3] = False
     teacher = LogisticRegression(max_iter=1000)
-    result = teacher_logits(
-        teacher, X, y, labelled, soft_targets="cross_fit", cv=3, random_state=0
-    )
+    result = stage(teacher, X, y, labelled, "cross_fit", cv=3)
     np.testing.assert_allclose(
         result.logits[~labelled], result.fitted_teacher.decision_function(X[~labelled])
     )

@@ -12,9 +12,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier
 
+from sklearn_kd._probability import probabilities_to_logits
 from sklearn_kd._teacher import (
     output_to_logits,
-    probabilities_to_logits,
     query_teacher,
     resolve_response_method,
     teacher_classes,

@@ -16,7 +16,6 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_kd import DistilledClassifier
 from sklearn_kd._fingerprint import fingerprint
-from sklearn_kd._skorch_net import RowTensors, ValidationSplit
 
 
 class RowCountingForest(RandomForestClassifier):
@@ -217,7 +216,12 @@ def test_grid_search_over_student_and_distillation_parameters(iris, iris_forest)
         "student__width": [4, 16],
     }
     search = GridSearchCV(
-        fast_distiller(iris_forest, student=Wide, max_epochs=5), grid, cv=2, n_jobs=2
+        fast_distiller(
+            iris_forest, student=Wide, hidden_layer_sizes="auto", max_epochs=5
+        ),
+        grid,
+        cv=2,
+        n_jobs=2,
     ).fit(X, y)
     assert search.best_estimator_.student_.module_.network.width in (4, 16)
     assert len(search.cv_results_["params"]) == 8
@@ -313,20 +317,6 @@ def test_early_stopping_with_munge_validates_on_real_rows_only(iris, iris_forest
     assert train_rows == 120 * (1 + 3)
 
 
-def test_validation_split_keeps_synthetic_offspring_with_their_row():
-    n_real, per_row = 20, 3
-    rows = torch.arange(n_real * (1 + per_row), dtype=torch.float32)[:, None]
-    dataset = RowTensors(rows, torch.zeros(len(rows), 2))
-    split = ValidationSplit(0.25, torch.Generator().manual_seed(0), per_row)
-    train, valid = split(dataset)
-    valid_rows = set(valid.inputs[:, 0].long().tolist())
-    train_rows = train.inputs[:, 0].long().tolist()
-    source = {row if row < n_real else (row - n_real) // per_row for row in train_rows}
-    assert len(valid_rows) == 5 and max(valid_rows) < n_real
-    assert not source & valid_rows
-    assert len(train_rows) == 15 * (1 + per_row)
-
-
 def test_shift_logit_bias(iris, iris_forest):
     X, y = iris
     model = fast_distiller(iris_forest).fit(X, y)
@@ -417,7 +407,9 @@ class NaNNet(torch.nn.Module):
 
 def test_diverging_training_stops_with_an_error(iris, iris_forest):
     with pytest.raises(FloatingPointError, match="diverged"):
-        fast_distiller(iris_forest, student=NaNNet).fit(*iris)
+        fast_distiller(iris_forest, student=NaNNet, hidden_layer_sizes="auto").fit(
+            *iris
+        )
 
 
 def test_verbose_prints_progress(iris, iris_forest, capsys):

@@ -1,90 +1,145 @@
 """DistilledClassifier: distil any classifier into a small PyTorch student."""
 
-import copy
+from dataclasses import dataclass
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils import check_random_state, get_tags
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.base import ClassifierMixin, is_regressor
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    check_memory,
-    validate_data,
-)
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from ._base import BaseDistiller
 from ._export import StudentClassifier
-from ._fingerprint import fingerprint
-from ._loss import (
-    UNLABELLED,
-    DistillationLoss,
-    centred_logits,
-    pack_targets,
-    softmax,
-)
+from ._loss import DistillationLoss, loss_coefficients, pack_targets
 from ._munge import munge
-from ._preprocessing import CategoryCodes, InputEncoder, categorical_mask
-from ._shared_models import SharedFittedModels
-from ._skorch_net import EpochProgressBar, RowTensors, StudentNet, ValidationSplit
-from ._soft_targets import SOFT_TARGET_SOURCES, teacher_logits
-from ._student import (
-    MLP,
-    StudentModule,
-    auto_hidden_layer_sizes,
-    predict_logits,
-    shift_logit_bias,
-    torch_threads,
+from ._probability import centred_logits, softmax
+from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+from ._skorch_net import StudentNet
+from ._soft_targets import (
+    SOFT_TARGET_SOURCES,
+    cross_fit_folds,
+    resolve_source,
+    teacher_logits,
+    teacher_refusals,
+    warn_if_weights_not_passed,
 )
+from ._student import shift_logit_bias
 from ._teacher import (
+    aligned_logits,
+    check_teacher_output,
     is_fitted,
     output_is_probability,
-    output_to_logits,
+    plain,
     query_teacher,
     resolve_response_method,
     teacher_classes,
+    teacher_name,
 )
+from ._transfer_set import UNLABELLED, TransferSet
 
-_NESTED_PREFIXES = ("student__", "optimizer__")
 # Floors for probabilities turned into logits with proba_eps="auto": under the KL
 # loss, classes a probability-only teacher gives exactly zero stay (numerically)
 # zero at any temperature; the MSE loss needs finite, moderate logits.
 _AUTO_EPS = {"kl": 1e-300, "mse": 1e-6}
+_MAX_SEED = np.iinfo(np.int32).max
 
 
-def _softmax_rows(logits):
-    return torch.softmax(logits, dim=-1)
+def unlabelled_rows(y):
+    """Rows marked unlabelled: ``-1`` among numeric labels, or the integer ``-1``
+    among an object array's labels (a string ``"-1"`` is a label like any other)."""
+    if y.dtype.kind in "iuf":
+        return y == UNLABELLED
+    if y.dtype.kind == "O":
+        return np.fromiter(
+            (
+                isinstance(value, (int, np.integer))
+                and not isinstance(value, (bool, np.bool_))
+                and value == UNLABELLED
+                for value in y
+            ),
+            dtype=bool,
+            count=len(y),
+        )
+    return np.zeros(len(y), dtype=bool)
+
+
+@dataclass
+class ClassifierStage:
+    """What the teacher stage gives the rest of a classifier's fit.
+
+    Attributes
+    ----------
+    classes : ndarray
+        The classes, sorted: the teacher's, or the labels' without one.
+    logits : ndarray of shape (n_rows, n_classes) or None
+        The teacher's logits on the real rows; None when training on labels.
+    synthetic : tuple (X, logits, source_row) or None
+        MUNGE rows, their logits and the real row each came from.
+    source : str or None
+        The soft-target source used.
+    teacher : estimator or None
+        The fitted teacher (the given one when it came fitted).
+    """
+
+    classes: np.ndarray
+    logits: np.ndarray | None
+    synthetic: tuple | None
+    source: str | None
+    teacher: object
 
 
 def _cached_teacher_logits(
-    teacher, teacher_fingerprint, X, y, labelled, X_synthetic, **kw
+    teacher,
+    teacher_fingerprint,
+    *,
+    X,
+    y,
+    labelled,
+    X_synthetic,
+    source,
+    method,
+    folds,
+    sample_weight,
+    batch_size,
+    n_jobs,
+    eps,
 ):
-    return teacher_logits(teacher, X, y, labelled, X_synthetic, **kw)
+    """:func:`teacher_logits` with the teacher's fingerprint in the cache key."""
+    return teacher_logits(
+        teacher,
+        X,
+        y,
+        labelled,
+        X_synthetic,
+        source=source,
+        method=method,
+        folds=folds,
+        sample_weight=sample_weight,
+        batch_size=batch_size,
+        n_jobs=n_jobs,
+        eps=eps,
+    )
 
 
-def _resolve_device(device):
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but PyTorch sees no CUDA device; use "
-            "device='cpu', or device='auto' to use a GPU only when there is one."
-        )
-    return device
-
-
-class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
+class DistilledClassifier(ClassifierMixin, BaseDistiller):
     """Distil a teacher classifier into a small neural network student.
 
     The student, a PyTorch network trained by skorch, learns from the teacher's
     soft targets ``softmax(teacher_logits / T)`` and from the true labels
-    (Hinton, Vinyals & Dean, 2015). Per row, with ``w = soft_target_weight``, the
-    loss is ``w * T**2 * KL(soft targets || softmax(student_logits / T))`` plus
-    ``(1 - w) * CE(student_logits, y)``, averaged over rows (weighted by
-    ``sample_weight``). Rows labelled ``-1`` are unlabelled transfer data: they
-    learn from the teacher alone.
+    (Hinton, Vinyals & Dean, 2015). With ``w = soft_target_weight``, sample
+    weights ``s``, all training rows ``A`` and the labelled ones ``L``::
+
+        loss = w * sum_A s * T**2 * KL(softmax(v / T) || softmax(z / T)) / sum_A s
+             + (1 - w) * sum_L s * CE(z, y) / sum_L s
+
+    for teacher logits ``v`` and student logits ``z``: the soft term is averaged
+    over every row, the label term over the labelled rows, so the labels weigh
+    the same however many unlabelled or synthetic rows there are. Rows labelled
+    ``-1`` are unlabelled transfer data: they learn from the teacher alone. With
+    numeric labels any ``-1`` marks such a row; with string labels, the integer
+    ``-1`` in an object array does (as in :mod:`sklearn.semi_supervised`).
 
     Parameters
     ----------
@@ -96,8 +151,13 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
         its nested parameters are then read-only. An **unfitted** teacher is cloned
         and fitted on the labelled rows in every ``fit``: the honest choice inside
         cross-validation, since a teacher fitted on all the data has seen the
-        validation folds' labels and inflates cross-validated scores. ``None`` is
-        allowed only with ``soft_target_weight=0``.
+        validation folds' labels and inflates cross-validated scores; it gets the
+        ``sample_weight`` of the labelled rows when its ``fit`` takes them (a
+        pipeline's last step), with a warning otherwise. ``None`` is allowed only
+        with ``soft_target_weight=0``. The teacher's outputs are checked: NaN or
+        infinite values, a wrong number of columns, or ``predict_proba`` values
+        that are not probabilities (outside ``[0, 1]`` or rows not summing to 1,
+        within ``1e-4``) raise an error naming the teacher.
     temperature : float, default=1.0
         The temperature ``T > 0`` softening teacher and student alike. Tune it by
         grid search: neural teachers with confident logits often gain from
@@ -136,7 +196,8 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
         gives mass to; ``1e-6`` for ``loss="mse"``, which needs finite logits.
     augment : {"munge"} or None, default=None
         ``"munge"`` adds synthetic rows (Bucila et al., 2006), labelled by the
-        teacher's soft targets only.
+        teacher's soft targets only; each synthetic row has the ``sample_weight``
+        of the row it was made from.
     augment_factor : int, default=5
         Synthetic rows per real row with ``augment="munge"``.
     munge_swap_probability : float, default=0.5
@@ -152,12 +213,16 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
         The student's network, constructed as ``student(n_features_in=...,
         n_classes=..., **student__params)`` where ``n_features_in`` is the width
         of the encoded input. Its own arguments are set as ``student__name=value``
-        (in the constructor, ``set_params`` or a grid). ``None`` builds an
-        :class:`~sklearn_kd.MLP` with ``hidden_layer_sizes``.
+        (in the constructor, ``set_params`` or a grid), and checked against its
+        signature before any work. ``None`` builds an :class:`~sklearn_kd.MLP`
+        with ``hidden_layer_sizes`` (its other arguments, such as
+        ``student__dropout``, are nested parameters too).
     hidden_layer_sizes : "auto" or tuple of int, default="auto"
-        Hidden layers of the default MLP student. ``"auto"``: ``(w, w // 2)`` with
-        ``w`` the power of two at or above ``4 * (n_inputs + n_classes)``, clipped
-        to ``[32, 256]``.
+        Hidden layers of the default MLP student, positive integers; the one way
+        to set them (``student__hidden_layer_sizes`` is an error), and an error
+        with a custom ``student``. ``"auto"``: ``(w, w // 2)`` with ``w`` the
+        power of two at or above ``4 * (n_inputs + n_classes)``, clipped to
+        ``[32, 256]``.
     max_epochs : int, default=50
         Training epochs (an upper bound with ``early_stopping``).
     batch_size : int, default=256
@@ -167,13 +232,20 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
     optimizer : torch optimizer class, default=torch.optim.Adam
         Its other arguments are set as ``optimizer__name=value``.
     callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks (copied before use, so the given ones stay as
-        they are).
+        Extra skorch callbacks, alone or as ``(name, callback)`` tuples (copied
+        before use, so the given ones stay as they are). A named callback's
+        parameters are nested parameters, ``callbacks__name__param``, so they can
+        be grid-searched. Scoring callbacks (``EpochScoring``, ``BatchScoring``)
+        score against each row's class: its label, or the teacher's class for an
+        unlabelled row. ``Checkpoint`` monitors ``valid_loss_best`` by default,
+        which exists only with ``early_stopping=True``; otherwise give it
+        ``monitor="train_loss_best"``.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop once the validation
         loss has not improved for ``n_iter_no_change`` epochs, keeping the best
         weights. Only real rows validate: synthetic (MUNGE) rows never do, and
-        those made from a held-out row are not trained on either.
+        those made from a held-out row are not trained on either. At least one
+        row must be left to train on.
     validation_fraction : float, default=0.1
         Share of the real rows held out for early stopping.
     n_iter_no_change : int, default=10
@@ -198,10 +270,14 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
         Cache of the teacher stage (teacher outputs, and teachers fitted here),
         keyed by the teacher's content and the data, as in
         ``Pipeline(memory=...)``. A grid search over the student's settings then
-        queries the teacher once per fold. Set ``random_state`` for hits with
-        ``soft_targets="cross_fit"`` or ``augment``.
+        queries the teacher once per fold. The key holds the teacher's content,
+        the rows, labels, sample weights, synthetic rows, the soft-target source
+        and the cross-fit folds, nothing else: with ``random_state=None`` a grid
+        search still hits it, except where cross-fit folds or MUNGE rows are
+        drawn anew in each fit (set ``random_state`` then).
     n_jobs : int, default=None
-        Parallel jobs for fitting cross-fit teachers.
+        Parallel jobs for fitting cross-fit teachers and querying the teacher
+        (``None`` means 1); they run on joblib's configured backend.
     n_threads : int, default=None
         Torch intra-op threads while the student trains and predicts (restored
         afterwards); ``None`` leaves torch's setting. Small students rarely gain
@@ -213,7 +289,8 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
         ``0`` silent; ``1`` a progress bar over epochs (needs ``tqdm``); ``2``
         skorch's table of epochs.
     **kwargs
-        Nested parameters ``student__name`` and ``optimizer__name``.
+        Nested parameters ``student__name``, ``optimizer__name`` and
+        ``callbacks__name__param``.
 
     Attributes
     ----------
@@ -228,6 +305,11 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
         The trained skorch net; ``student_.module_`` is the PyTorch module
         (input encoding, network and logit bias) and ``student_.history`` its
         training history.
+    category_codes_ : CategoryCodes or None
+        The integer coding of a DataFrame's string columns, learnt in ``fit``.
+    allow_nan_ : bool
+        Whether ``predict`` accepts NaN: when ``fit`` saw NaN, or the teacher is
+        known to accept it (the student imputes either way).
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -258,8 +340,6 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
     >>> float(student.score(X, y)) > 0.9
     True
     """
-
-    _shared_model_params = ("teacher",)
 
     _parameter_constraints = {
         "teacher": [
@@ -298,6 +378,9 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
+
+    _criterion = DistillationLoss
+    _net_class = StudentNet
 
     def __init__(
         self,
@@ -369,45 +452,6 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
         for key, value in kwargs.items():
             setattr(self, key, value)
 
-    # -- parameters ------------------------------------------------------------
-
-    def _extra_params(self):
-        """Parameters given as ``**kwargs``: neither declared nor fitted state."""
-        declared = self._get_param_names()
-        return {
-            key: value
-            for key, value in vars(self).items()
-            if key not in declared and not key.startswith("_") and not key.endswith("_")
-        }
-
-    def _nested_params(self, prefix):
-        return {
-            key[len(prefix) :]: value
-            for key, value in self._extra_params().items()
-            if key.startswith(prefix)
-        }
-
-    def get_params(self, deep=True):
-        params = super().get_params(deep=deep)
-        params.update(self._extra_params())
-        return params
-
-    def set_params(self, **params):
-        for key in [key for key in params if key.startswith(_NESTED_PREFIXES)]:
-            setattr(self, key, params.pop(key))
-        return super().set_params(**params)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # The student imputes missing values; the teacher decides whether it can.
-        tags.input_tags.allow_nan = (
-            self.teacher is None or get_tags(self.teacher).input_tags.allow_nan
-        )
-        return tags
-
-    def _finiteness(self):
-        return "allow-nan" if get_tags(self).input_tags.allow_nan else True
-
     # -- fit -------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -417,255 +461,230 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training rows, passed to the teacher exactly as given. NaN is allowed
-            when the teacher accepts it; the student imputes it.
+            Training rows, passed to the teacher exactly as given. NaN reaches
+            the teacher, which decides whether it accepts it (a teacher that
+            refuses it raises an error saying so); the student imputes it.
         y : array-like of shape (n_samples,)
-            Labels; with numeric labels, ``-1`` marks an unlabelled row.
+            Labels; ``-1`` marks an unlabelled row (see the class docstring).
         sample_weight : array-like of shape (n_samples,), default=None
-            Row weights in the loss.
+            Non-negative row weights, in the loss and in an unfitted teacher's
+            ``fit``.
 
         Returns
         -------
         self : DistilledClassifier
             The fitted estimator.
         """
-        unknown = [
-            key for key in self._extra_params() if not key.startswith(_NESTED_PREFIXES)
-        ]
-        if unknown:
-            raise TypeError(
-                f"DistilledClassifier got unexpected parameters {unknown}; nested "
-                "parameters start with 'student__' (the student module's arguments) "
-                "or 'optimizer__' (the optimizer's)."
-            )
-        X_teacher = X if hasattr(X, "iloc") or isinstance(X, np.ndarray) else None
-        self.category_codes_ = CategoryCodes.from_frame(X)
-        if self.category_codes_ is not None:
-            X = self.category_codes_.encode(X)
-        X, y = validate_data(
-            self, X, y, dtype=np.float64, ensure_all_finite=self._finiteness()
-        )
-        check_classification_targets(y)
-        X_teacher = X if X_teacher is None else X_teacher
-        sample_weight = _check_sample_weight(sample_weight, X)
-        labelled = (y != UNLABELLED) if y.dtype.kind in "iuf" else np.ones(len(y), bool)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        categorical = categorical_mask(self.categorical_features, X.shape[1])
-        if self.category_codes_ is not None:
-            categorical |= self.category_codes_.columns_mask(self.feature_names_in_)
+        return self._fit(X, y, sample_weight)
 
-        if self.soft_target_weight == 0:
-            rows = np.flatnonzero(labelled)
-            fitted = self.teacher is not None and is_fitted(self.teacher)
-            self.teacher_ = self.teacher if fitted else None
-            self.soft_targets_ = None
-            known = None if self.teacher_ is None else teacher_classes(self.teacher_)
-            self.classes_ = self._check_classes(
-                np.unique(y[rows] if known is None else known), y[rows]
+    def _validate_targets(self, y, n_rows):
+        y = column_or_1d(y, warn=True)
+        y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+        if len(y) != n_rows:
+            raise ValueError(
+                f"X has {n_rows} rows but y has {len(y)}: give one label per row."
             )
-            targets = np.zeros((len(rows), len(self.classes_)))
-            X_student = X[rows]
-            label_index = np.searchsorted(self.classes_, y[rows])
-            weights = sample_weight[rows]
-            synthetic_per_row = 0
-        else:
-            X_synthetic = None
-            if self.augment == "munge":
-                X_synthetic = munge(
-                    X,
-                    n_samples_per_row=self.augment_factor,
-                    swap_probability=self.munge_swap_probability,
-                    spread=self.munge_spread,
-                    categorical_features=categorical,
-                    random_state=rng,
-                )
-            stage = self._teacher_stage(X_teacher, X, y, labelled, X_synthetic, rng)
-            self.teacher_ = stage.fitted_teacher or self.teacher
-            self.soft_targets_ = stage.source
-            self.classes_ = self._check_classes(stage.classes, y[labelled])
-            logits = stage.logits
-            X_student = X
-            label_index = np.full(len(y), UNLABELLED)
-            label_index[labelled] = np.searchsorted(self.classes_, y[labelled])
-            weights = sample_weight
-            synthetic_per_row = 0 if X_synthetic is None else self.augment_factor
-            if X_synthetic is not None:
-                logits = np.vstack([logits, stage.synthetic_logits])
-                X_student = np.vstack([X, X_synthetic])
-                label_index = np.concatenate(
-                    [label_index, np.full(len(X_synthetic), UNLABELLED)]
-                )
-                weights = np.concatenate([weights, np.ones(len(X_synthetic))])
-            if self.loss == "kl":
-                targets = softmax(logits, self.temperature)
-            else:
-                targets = centred_logits(logits)
+        labelled = ~unlabelled_rows(y)
+        if labelled.any():
+            check_classification_targets(y[labelled])
+        return y, labelled
 
-        encoder = InputEncoder.from_data(
-            X, scaling=self.scaling, categorical=categorical
-        )
-        with torch_threads(self.n_threads):
-            self.student_ = self._train_student(
-                encoder,
-                X_student,
-                pack_targets(targets, label_index, weights),
-                seed,
-                synthetic_per_row,
-            )
-        return self
-
-    def _check_classes(self, classes, y_labelled):
-        if UNLABELLED in classes and np.asarray(classes).dtype.kind in "iuf":
+    def _check_classes(self, classes, y_labelled, *, from_teacher):
+        """The sorted classes, or a clear error about them and the labels."""
+        classes = np.unique(classes)
+        if classes.dtype.kind in "iuf" and UNLABELLED in classes:
             raise ValueError(
                 "The teacher has a class -1, which scikit-learn reserves for "
                 "unlabelled rows: relabel its classes (e.g. with a LabelEncoder) "
                 "before distilling."
             )
         if len(classes) < 2:
+            if from_teacher:
+                raise ValueError(
+                    f"The teacher knows {len(classes)} class ({plain(classes)}); "
+                    "distillation needs a teacher of at least two classes."
+                )
             raise ValueError(
-                f"The teacher knows {len(classes)} class(es) ({list(classes)}); "
-                "distillation needs a teacher of at least two classes."
+                f"y has {len(classes)} class ({plain(classes)}) among its labelled "
+                "rows; a classifier needs at least two classes (-1 marks "
+                "unlabelled rows)."
             )
-        unknown = np.setdiff1d(np.unique(y_labelled), classes)
-        if unknown.size:
-            raise ValueError(
-                f"y has labels {unknown.tolist()} that the teacher does not know; its "
-                f"classes are {list(classes)}. Use -1 for unlabelled rows."
+        known = set(plain(classes))
+        unknown = sorted(
+            {label for label in plain(y_labelled) if label not in known}, key=str
+        )
+        if unknown:
+            message = (
+                f"y has labels {unknown} that the teacher does not know; its classes "
+                f"are {plain(classes)}."
             )
-        return np.asarray(classes)
+            if "-1" in unknown:
+                message += (
+                    " The string '-1' is a label like any other: the integer -1 "
+                    "marks an unlabelled row, among numeric labels or in an object "
+                    "array of string labels."
+                )
+            else:
+                message += " Use -1 for unlabelled rows."
+            raise ValueError(message)
+        return classes
 
-    def _teacher_stage(self, X_teacher, X, y, labelled, X_synthetic, rng):
+    def _teacher_stage(self, data, rng):
+        y_labelled = data.y[data.labelled]
+        teacher = self.teacher
+        if self.soft_target_weight == 0:
+            fitted = teacher is not None and is_fitted(teacher)
+            known = teacher_classes(teacher) if fitted else None
+            classes = self._check_classes(
+                y_labelled if known is None else known,
+                y_labelled,
+                from_teacher=known is not None,
+            )
+            return ClassifierStage(
+                classes, None, None, None, teacher if fitted else None
+            )
+        teacher = self._checked_teacher(data)
+        fitted = is_fitted(teacher)
+        if fitted:
+            known = teacher_classes(teacher)
+            if known is not None:
+                self._check_classes(known, y_labelled, from_teacher=True)
+        else:
+            self._check_classes(y_labelled, y_labelled, from_teacher=False)
+            warn_if_weights_not_passed(teacher, data.sample_weight)
+        method = resolve_response_method(teacher, self.response_method)
+        source = resolve_source(teacher, self.soft_targets, y_labelled, self.cv)
+        synthetic = self._synthetic_rows(data, rng)
+        folds = None
+        if source == "cross_fit":
+            X_labelled = data.X[data.labelled]
+            folds = cross_fit_folds(
+                self.cv, X_labelled, y_labelled, int(rng.randint(_MAX_SEED))
+            )
+        eps = _AUTO_EPS[self.loss] if self.proba_eps == "auto" else self.proba_eps
+        with teacher_refusals(teacher, data.has_nan):
+            result = self._cached(
+                _cached_teacher_logits,
+                teacher,
+                X=data.X_teacher,
+                y=data.y,
+                labelled=data.labelled,
+                X_synthetic=None if synthetic is None else synthetic[0],
+                source=source,
+                method=method,
+                folds=folds,
+                sample_weight=data.sample_weight,
+                batch_size=self.teacher_batch_size,
+                n_jobs=self.n_jobs,
+                eps=eps,
+            )
+        classes = self._check_classes(result.classes, y_labelled, from_teacher=True)
+        if synthetic is not None:
+            synthetic = (synthetic[1], result.synthetic_logits, synthetic[2])
+        return ClassifierStage(
+            classes,
+            result.logits,
+            synthetic,
+            result.source,
+            result.fitted_teacher or teacher,
+        )
+
+    def _checked_teacher(self, data):
         teacher = self.teacher
         if teacher is None:
             raise ValueError(
                 "DistilledClassifier needs a teacher: pass a fitted or unfitted "
                 "classifier, or set soft_target_weight=0 to train on labels alone."
             )
-        if is_fitted(teacher):
-            known = teacher_classes(teacher)
-            if known is not None:
-                self._check_classes(np.unique(known), y[labelled])
-            expected = getattr(teacher, "n_features_in_", X.shape[1])
-            if expected != X.shape[1]:
-                raise ValueError(
-                    f"X has {X.shape[1]} features, but the fitted teacher "
-                    f"{type(teacher).__name__} expects {expected}."
-                )
-        if X_synthetic is not None and hasattr(X_teacher, "columns"):
+        if is_regressor(teacher):
+            raise ValueError(
+                f"The teacher {teacher_name(teacher)} is a regressor: "
+                "DistilledClassifier distils classifiers; use DistilledRegressor."
+            )
+        expected = (
+            getattr(teacher, "n_features_in_", None) if is_fitted(teacher) else None
+        )
+        if expected is not None and expected != data.X.shape[1]:
+            raise ValueError(
+                f"X has {data.X.shape[1]} features, but the fitted teacher "
+                f"{teacher_name(teacher)} expects {expected}."
+            )
+        return teacher
+
+    def _synthetic_rows(self, data, rng):
+        """MUNGE rows as the teacher and the student read them, and their sources.
+
+        Returns
+        -------
+        synthetic : tuple (X_teacher, X_student, source_row) or None
+        """
+        if self.augment != "munge":
+            return None
+        X_synthetic = munge(
+            data.X,
+            n_samples_per_row=self.augment_factor,
+            swap_probability=self.munge_swap_probability,
+            spread=self.munge_spread,
+            categorical_features=data.categorical,
+            random_state=rng,
+        )
+        source = np.repeat(np.arange(len(data.X)), self.augment_factor)
+        X_teacher = X_synthetic
+        if hasattr(data.X_teacher, "columns"):
             import pandas as pd
 
-            X_synthetic = pd.DataFrame(X_synthetic, columns=X_teacher.columns)
-            if self.category_codes_ is not None:
-                X_synthetic = self.category_codes_.decode(X_synthetic)
-        if self.proba_eps == "auto":
-            eps = _AUTO_EPS[self.loss]
-        else:
-            eps = self.proba_eps
-        memory = check_memory(self.memory)
-        cached = memory.cache(_cached_teacher_logits, ignore=["teacher"])
-        return cached(
-            teacher,
-            fingerprint(teacher) if memory.location is not None else None,
-            X_teacher,
-            y,
-            labelled,
-            X_synthetic,
-            soft_targets=self.soft_targets,
-            response_method=self.response_method,
-            cv=self.cv,
-            n_jobs=self.n_jobs,
-            random_state=int(rng.randint(np.iinfo(np.int32).max)),
-            batch_size=self.teacher_batch_size,
-            eps=eps,
+            X_teacher = pd.DataFrame(X_synthetic, columns=data.X_teacher.columns)
+            if data.category_codes is not None:
+                X_teacher = data.category_codes.decode(X_teacher)
+        return X_teacher, X_synthetic, source
+
+    def _transfer_set(self, data, stage):
+        label_index = np.full(len(data.y), UNLABELLED)
+        label_index[data.labelled] = np.searchsorted(
+            stage.classes, data.y[data.labelled]
+        )
+        if stage.logits is None:
+            return TransferSet.from_labels(data.X, label_index, data.weights)
+        return TransferSet.for_distillation(
+            data.X, stage.logits, label_index, data.weights, stage.synthetic
         )
 
-    def _build_network(self, n_inputs, n_classes):
-        params = self._nested_params("student__")
-        if self.student is None:
-            hidden = self.hidden_layer_sizes
-            if isinstance(hidden, str):
-                hidden = auto_hidden_layer_sizes(n_inputs, n_classes)
-            return MLP(n_inputs, n_classes, hidden_layer_sizes=tuple(hidden), **params)
-        if not issubclass(self.student, torch.nn.Module):
-            raise TypeError(
-                f"student must be a torch.nn.Module subclass, got {self.student!r}."
-            )
-        return self.student(n_features_in=n_inputs, n_classes=n_classes, **params)
+    def _coefficients(self, transfer, train_rows):
+        return loss_coefficients(
+            transfer.sample_weight,
+            transfer.labelled,
+            self.soft_target_weight,
+            train_rows,
+        )
 
-    def _callbacks(self):
-        callbacks = list(copy.deepcopy(self.callbacks or []))
-        if self.early_stopping:
-            from skorch.callbacks import EarlyStopping
+    def _packed_targets(self, transfer, train_rows):
+        soft = None
+        if transfer.teacher is not None:
+            if self.loss == "kl":
+                soft = softmax(transfer.teacher, self.temperature)
+            else:
+                soft = centred_logits(transfer.teacher)
+        c_soft, c_hard = self._coefficients(transfer, train_rows)
+        return pack_targets(soft, transfer.labels, c_soft, c_hard)
 
-            callbacks.append(
-                EarlyStopping(
-                    monitor="valid_loss", patience=self.n_iter_no_change, load_best=True
-                )
-            )
-        if self.verbose == 1:
-            callbacks.append(("progress_bar", EpochProgressBar()))
-        return callbacks
+    def _n_outputs(self, stage):
+        return len(stage.classes)
 
-    def _train_student(self, encoder, X, packed_targets, seed, synthetic_per_row):
-        """Train the student on ``X``: the real rows, then ``synthetic_per_row``
-        synthetic rows made from each real row in turn."""
-        device = _resolve_device(self.device)
-        n_classes = len(self.classes_)
-        generator = torch.Generator().manual_seed(seed)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            module = StudentModule(
-                encoder, self._build_network(encoder.n_outputs, n_classes), n_classes
-            )
-            net = StudentNet(
-                module=module,
-                criterion=DistillationLoss,
-                criterion__temperature=self.temperature,
-                criterion__soft_target_weight=self.soft_target_weight,
-                criterion__loss=self.loss,
-                optimizer=self.optimizer,
-                lr=self.lr,
-                max_epochs=self.max_epochs,
-                batch_size=self.batch_size,
-                train_split=(
-                    ValidationSplit(
-                        self.validation_fraction, generator, synthetic_per_row
-                    )
-                    if self.early_stopping
-                    else None
-                ),
-                callbacks=self._callbacks(),
-                classes=list(range(n_classes)),
-                predict_nonlinearity=_softmax_rows,
-                device=device,
-                verbose=int(self.verbose >= 2),
-                generator=generator,
-                **{
-                    f"optimizer__{key}": value
-                    for key, value in self._nested_params("optimizer__").items()
-                },
-            )
-            net.initialize()
-            with torch.no_grad():
-                inputs = net.module_.encoder(
-                    torch.from_numpy(np.array(X, dtype=np.float32)).to(device)
-                )
-            data = RowTensors(inputs, torch.as_tensor(packed_targets, device=device))
-            net.partial_fit(data, y=None, encoded=True)
-        return net
+    def _net_params(self, n_outputs):
+        return {
+            "criterion__temperature": self.temperature,
+            "criterion__loss": self.loss,
+            "criterion__soft_target_weight": self.soft_target_weight,
+            "classes": list(range(n_outputs)),
+            "predict_nonlinearity": partial(torch.softmax, dim=-1),
+        }
+
+    def _set_task_attributes(self, data, stage):
+        self.classes_ = stage.classes
+        self.teacher_ = stage.teacher
+        self.soft_targets_ = stage.source
 
     # -- predict ---------------------------------------------------------------
-
-    def _student_logits(self, X):
-        check_is_fitted(self)
-        if self.category_codes_ is not None:
-            X = self.category_codes_.encode(X)
-        X = validate_data(
-            self, X, reset=False, dtype=np.float32, ensure_all_finite=self._finiteness()
-        )
-        with torch_threads(self.n_threads):
-            return predict_logits(self.student_.module_, X, device=self.student_.device)
 
     def predict_proba(self, X):
         """Class probabilities of the student at temperature 1.
@@ -673,14 +692,14 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Rows to predict.
+            Rows to predict, with the columns (and names) seen in ``fit``.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``; rows sum to 1.
         """
-        return softmax(self._student_logits(X).astype(np.float64))
+        return softmax(self._student_output(X).astype(np.float64))
 
     def predict(self, X):
         """Predicted class labels.
@@ -688,14 +707,14 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Rows to predict.
+            Rows to predict, with the columns (and names) seen in ``fit``.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        logits = self._student_logits(X)
+        logits = self._student_output(X)
         return self.classes_[np.argmax(logits, axis=1)]
 
     def teacher_predict_proba(self, X):
@@ -711,19 +730,20 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        if self.teacher_ is None:
+        teacher = self.teacher_
+        if teacher is None:
             raise ValueError(
                 "This DistilledClassifier was trained on labels alone "
                 "(soft_target_weight=0) without a fitted teacher."
             )
-        method = resolve_response_method(self.teacher_, self.response_method)
-        output = query_teacher(self.teacher_, X, method, self.teacher_batch_size)
-        logits = output_to_logits(
-            output, output_is_probability(self.teacher_, method), 1e-300
+        method = resolve_response_method(teacher, self.response_method)
+        output = query_teacher(teacher, X, method, self.teacher_batch_size, self.n_jobs)
+        known = teacher_classes(teacher)
+        check_teacher_output(output, teacher, method, known)
+        known = self.classes_ if known is None else known
+        logits = aligned_logits(
+            output, known, self.classes_, output_is_probability(teacher, method), 1e-300
         )
-        teacher_cls = teacher_classes(self.teacher_)
-        if teacher_cls is not None:
-            logits = logits[:, np.argsort(teacher_cls)]
         return softmax(logits)
 
     def shift_logit_bias(self, class_label, shift):
@@ -755,17 +775,22 @@ class DistilledClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
 
         It holds the input encoding, the network (with any logit-bias shift) and
         ``classes_``, on the CPU, and no reference to the teacher: its pickle is a
-        small fraction of a large teacher's, and it exports to ONNX.
+        small fraction of a large teacher's, and it exports to ONNX. It checks the
+        columns of its input (count, and names when fitted on a DataFrame) as
+        this estimator does.
 
         Returns
         -------
         student : StudentClassifier
         """
         check_is_fitted(self)
+        import copy
+
         module = copy.deepcopy(self.student_.module_).cpu().eval()
         return StudentClassifier(
             module,
             self.classes_,
             feature_names=getattr(self, "feature_names_in_", None),
             category_codes=self.category_codes_,
+            allow_nan=self.allow_nan_,
         )

@@ -1,0 +1,506 @@
+"""What every distilling estimator shares: parameters, the fit pipeline, the student.
+
+``fit`` reads top to bottom, as a list of stages::
+
+    check the settings      nested parameters, device, the student's arguments
+    validate the data       -> FitData
+    teacher stage           -> the teacher's outputs (fitted and queried, cached)
+    transfer set            -> TransferSet
+    train the student       -> StudentNet
+    assign fitted state     only now: a failed fit leaves the previous state whole
+
+Subclasses (the classifier, the regressor) supply the task's pieces: how labels
+are read, the teacher stage, the targets the loss compares, the criterion and the
+skorch net.
+"""
+
+import copy
+import inspect
+from contextlib import contextmanager
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
+
+from ._categorical import CategoryCodes, categorical_mask
+from ._fingerprint import remembered_fingerprint
+from ._preprocessing import InputEncoder
+from ._shared_models import SharedFittedModels
+from ._sklearn_compat import _check_feature_names, _check_sample_weight
+from ._skorch_net import (
+    EpochProgressBar,
+    FixedSplit,
+    RowTensors,
+    with_label_targets,
+)
+from ._student import MLP, StudentModule, auto_hidden_layer_sizes, predict_logits
+from ._teacher import final_estimator
+from ._torch_state import seeded, torch_threads
+
+NESTED_PREFIXES = ("student__", "optimizer__", "callbacks__")
+DEFAULT_CALLBACK_NAMES = frozenset(
+    {
+        "epoch_timer",
+        "train_loss",
+        "valid_loss",
+        "divergence_guard",
+        "print_log",
+        "progress_bar",
+        "early_stopping",
+    }
+)
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+@dataclass
+class FitData:
+    """The validated inputs of one fit.
+
+    Attributes
+    ----------
+    X_teacher : array-like or DataFrame
+        The rows as the teacher reads them (a DataFrame stays one).
+    X : ndarray of shape (n_rows, n_features)
+        The rows as the student reads them: floats, string columns as codes.
+    y : ndarray
+        The labels as validated.
+    labelled : ndarray of bool
+        Which rows carry a label (any of their outputs, for several outputs).
+    sample_weight : ndarray or None
+        The user's row weights, validated; None when none were given.
+    categorical : ndarray of bool
+        Categorical columns.
+    category_codes : CategoryCodes or None
+        The coding of a DataFrame's string columns.
+    has_nan : bool
+        Whether ``X`` holds missing values.
+    """
+
+    X_teacher: object
+    X: np.ndarray
+    y: np.ndarray
+    labelled: np.ndarray
+    sample_weight: np.ndarray | None
+    categorical: np.ndarray
+    category_codes: CategoryCodes | None
+    has_nan: bool
+
+    @property
+    def weights(self):
+        """Row weights, ones when none were given."""
+        if self.sample_weight is None:
+            return np.ones(len(self.X))
+        return self.sample_weight
+
+
+@contextmanager
+def fitted_state_kept_on_error(estimator):
+    """On an error inside the block, put the estimator's fitted state back whole.
+
+    Fitted attributes are those ending in one underscore; an estimator that was
+    not fitted before is left unfitted.
+    """
+
+    def fitted_names():
+        return [k for k in vars(estimator) if k.endswith("_") and not k.endswith("__")]
+
+    saved = {name: vars(estimator)[name] for name in fitted_names()}
+    try:
+        yield
+    except BaseException:
+        for name in fitted_names():
+            delattr(estimator, name)
+        vars(estimator).update(saved)
+        raise
+
+
+def resolve_device(device):
+    """The torch device to train on, or a clear error."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"device={device!r} is not a torch device: use 'cpu', 'cuda', 'cuda:N' "
+            "or 'auto' (a GPU when there is one)."
+        ) from error
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but PyTorch sees no CUDA device; use "
+            "device='cpu', or device='auto' to use a GPU only when there is one."
+        )
+    return device
+
+
+def _accepted_keywords(callable_, fixed=()):
+    """Keyword arguments ``callable_`` takes, or None when it takes any."""
+    try:
+        parameters = inspect.signature(callable_).parameters.values()
+    except (TypeError, ValueError):  # no signature to read
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name for p in parameters if p.kind in kinds} - set(fixed)
+
+
+def _check_keywords(callable_, params, message):
+    accepted = _accepted_keywords(callable_)
+    unknown = [] if accepted is None else sorted(set(params) - accepted)
+    if unknown:
+        raise TypeError(message.format(unknown=unknown, accepted=sorted(accepted)))
+
+
+class BaseDistiller(SharedFittedModels, BaseEstimator):
+    """Shared machinery of :class:`DistilledClassifier` and its siblings.
+
+    Subclasses define ``_validate_targets``, ``_teacher_stage``,
+    ``_transfer_set``, ``_coefficients``, ``_packed_targets``, ``_n_outputs``,
+    ``_criterion``, ``_net_class``, ``_net_params`` and
+    ``_set_task_attributes``.
+    """
+
+    _shared_model_params = ("teacher",)
+    #: The name a custom student's output size is passed under.
+    _output_argument = "n_classes"
+
+    # -- parameters ------------------------------------------------------------
+
+    def _extra_params(self):
+        """Parameters given as ``**kwargs``: neither declared nor fitted state."""
+        declared = self._get_param_names()
+        return {
+            key: value
+            for key, value in vars(self).items()
+            if key not in declared and not key.startswith("_") and not key.endswith("_")
+        }
+
+    def _nested_params(self, prefix):
+        return {
+            key[len(prefix) :]: value
+            for key, value in self._extra_params().items()
+            if key.startswith(prefix)
+        }
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        params.update(self._extra_params())
+        return params
+
+    def set_params(self, **params):
+        for key in [key for key in params if key.startswith(NESTED_PREFIXES)]:
+            setattr(self, key, params.pop(key))
+        return super().set_params(**params)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self._teacher_allows_nan()
+        return tags
+
+    def _teacher_allows_nan(self):
+        """Whether the teacher is known to accept NaN (the student imputes).
+
+        A pipeline sets no ``allow_nan`` tag of its own; its first step decides
+        whether missing values get past it.
+        """
+        teacher = self.teacher
+        if teacher is None or self.soft_target_weight == 0:
+            return True
+        first = teacher
+        while hasattr(first, "steps"):
+            first = first.steps[0][1]
+        if first == "passthrough" or first is None:
+            first = final_estimator(teacher)
+        try:
+            return bool(get_tags(first).input_tags.allow_nan)
+        except (TypeError, AttributeError):
+            return False
+
+    # -- fit -------------------------------------------------------------------
+
+    def _fit(self, X, y, sample_weight):
+        """The whole fit; ``fit`` wraps it in scikit-learn's fit context."""
+        with fitted_state_kept_on_error(self):
+            self._check_settings()
+            data = self._validate_fit_data(X, y, sample_weight)
+            rng = check_random_state(self.random_state)
+            seed = int(rng.randint(_MAX_SEED))
+            stage = self._teacher_stage(data, rng)
+            transfer = self._transfer_set(data, stage)
+            student = self._train_student(transfer, data, stage, seed)
+            self.student_ = student
+            self.category_codes_ = data.category_codes
+            self.allow_nan_ = data.has_nan or self._teacher_allows_nan()
+            self._set_task_attributes(data, stage)
+        return self
+
+    # -- settings checked before any work ---------------------------------------
+
+    def _check_settings(self):
+        """Check what would otherwise fail late: nested parameters, the student's
+        arguments, the optimizer's, named callbacks, the device. A typo must not
+        cost a teacher fit first."""
+        name = type(self).__name__
+        unknown = [
+            key for key in self._extra_params() if not key.startswith(NESTED_PREFIXES)
+        ]
+        if unknown:
+            raise TypeError(
+                f"{name} got unexpected parameters {unknown}; nested parameters start "
+                "with 'student__' (the student module's arguments), 'optimizer__' (the "
+                "optimizer's) or 'callbacks__' (a named callback's)."
+            )
+        resolve_device(self.device)
+        student_params = self._nested_params("student__")
+        if self.student is None:
+            if "hidden_layer_sizes" in student_params:
+                raise TypeError(
+                    "Set the default MLP's layers with hidden_layer_sizes, not "
+                    "student__hidden_layer_sizes."
+                )
+            self._check_hidden_layer_sizes()
+            module_class = MLP
+        else:
+            if not (
+                isinstance(self.student, type)
+                and issubclass(self.student, torch.nn.Module)
+            ):
+                raise TypeError(
+                    f"student must be a torch.nn.Module subclass, got {self.student!r}."
+                )
+            if not (
+                isinstance(self.hidden_layer_sizes, str)
+                and self.hidden_layer_sizes == "auto"
+            ):
+                raise ValueError(
+                    "hidden_layer_sizes shapes the default MLP only; with a custom "
+                    "student, pass its own arguments as student__name=value."
+                )
+            module_class = self.student
+        _check_keywords(
+            module_class,
+            student_params,
+            f"The student {module_class.__name__} does not take the arguments "
+            "{unknown} (given as student__name); it takes {accepted}.",
+        )
+        _check_keywords(
+            self.optimizer,
+            self._nested_params("optimizer__"),
+            f"The optimizer {getattr(self.optimizer, '__name__', self.optimizer)} "
+            "does not take the arguments {unknown} (given as optimizer__name); it "
+            "takes {accepted}.",
+        )
+        self._check_callback_params()
+
+    def _check_hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, str):
+            return
+        if not all(
+            isinstance(size, Integral) and not isinstance(size, bool) and size > 0
+            for size in sizes
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be 'auto' or a tuple of positive integers "
+                f"(the width of each hidden layer), got {sizes!r}."
+            )
+
+    def _check_callback_params(self):
+        names = set(DEFAULT_CALLBACK_NAMES)
+        for item in self.callbacks or []:
+            if isinstance(item, tuple):
+                names.add(item[0])
+            else:
+                cls = item if isinstance(item, type) else type(item)
+                names.add(cls.__name__)
+        for key in self._nested_params("callbacks__"):
+            callback = key.split("__", 1)[0]
+            if callback not in names:
+                raise ValueError(
+                    f"callbacks__{key} names no callback: the callbacks are "
+                    f"{sorted(names)} (name your own as (name, callback) tuples)."
+                )
+
+    # -- data ------------------------------------------------------------------
+
+    def _validate_fit_data(self, X, y, sample_weight):
+        X_teacher = X if hasattr(X, "iloc") or isinstance(X, np.ndarray) else None
+        category_codes = CategoryCodes.from_frame(X)
+        if category_codes is not None:
+            X = category_codes.encode(X)
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
+        y, labelled = self._validate_targets(y, len(X))
+        X_teacher = X if X_teacher is None else X_teacher
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, ensure_non_negative=True
+            )
+        categorical = categorical_mask(self.categorical_features, X.shape[1])
+        if category_codes is not None:
+            categorical |= category_codes.columns_mask(self.feature_names_in_)
+        return FitData(
+            X_teacher=X_teacher,
+            X=X,
+            y=y,
+            labelled=labelled,
+            sample_weight=sample_weight,
+            categorical=categorical,
+            category_codes=category_codes,
+            has_nan=bool(np.isnan(X).any()),
+        )
+
+    def _validate_predict_data(self, X):
+        """Rows for the student: the fitted columns, as float32."""
+        check_is_fitted(self)
+        _check_feature_names(self, X, reset=False)
+        if self.category_codes_ is not None:
+            self.category_codes_.check_columns(X, type(self).__name__)
+            X = self.category_codes_.encode(X)
+        finite = "allow-nan" if self.allow_nan_ else True
+        return validate_data(
+            self, X, reset=False, dtype=np.float32, ensure_all_finite=finite
+        )
+
+    # -- teacher stage -----------------------------------------------------------
+
+    def _cached(self, function, teacher, **arguments):
+        """``function(teacher, fingerprint, **arguments)`` through ``memory``.
+
+        The key holds what decides the teacher's output: the teacher's content
+        fingerprint and the arguments, except ``batch_size`` and ``n_jobs``,
+        which change how it runs, not what it returns.
+        """
+        memory = check_memory(self.memory)
+        if memory.location is None:
+            return function(teacher, None, **arguments)
+        cached = memory.cache(function, ignore=["teacher", "batch_size", "n_jobs"])
+        return cached(teacher, remembered_fingerprint(teacher), **arguments)
+
+    # -- student -----------------------------------------------------------------
+
+    def _check_trainable(self, transfer, train_rows):
+        """Raise a clear error when the rows to train on carry no loss."""
+        c_soft, c_hard = self._coefficients(transfer, train_rows)
+        if len(train_rows) == 0 or not (
+            c_soft[train_rows].any() or c_hard[train_rows].any()
+        ):
+            raise ValueError(self._nothing_to_train_message(transfer, train_rows))
+
+    def _nothing_to_train_message(self, transfer, train_rows):
+        if self.soft_target_weight == 0 and not transfer.labelled.any():
+            return (
+                "Nothing to train on: soft_target_weight=0 trains on labels alone, but "
+                "every row is unlabelled. Give labels, or a teacher and "
+                "soft_target_weight > 0."
+            )
+        if len(train_rows) == 0:
+            return (
+                f"Nothing to train on: early stopping holds out validation_fraction="
+                f"{self.validation_fraction} of the {transfer.n_real} rows, which "
+                "leaves none to train on. Give more rows, lower validation_fraction "
+                "or set early_stopping=False."
+            )
+        return (
+            "Nothing to train on: the rows to train on have a total sample_weight of "
+            "0 (for the labels or for the teacher's targets)."
+        )
+
+    def _network(self, n_inputs, n_outputs):
+        params = self._nested_params("student__")
+        if self.student is None:
+            hidden = self.hidden_layer_sizes
+            if isinstance(hidden, str):
+                hidden = auto_hidden_layer_sizes(n_inputs, n_outputs)
+            return MLP(n_inputs, n_outputs, hidden_layer_sizes=tuple(hidden), **params)
+        return self.student(
+            n_features_in=n_inputs, **{self._output_argument: n_outputs}, **params
+        )
+
+    def _callbacks(self):
+        callbacks = []
+        for item in copy.deepcopy(self.callbacks or []):
+            if isinstance(item, tuple):
+                callbacks.append((item[0], with_label_targets(item[1])))
+            else:
+                callbacks.append(with_label_targets(item))
+        if self.early_stopping:
+            from skorch.callbacks import EarlyStopping
+
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=self.n_iter_no_change,
+                        load_best=True,
+                    ),
+                )
+            )
+        if self.verbose == 1:
+            callbacks.append(("progress_bar", EpochProgressBar()))
+        return callbacks
+
+    def _train_student(self, transfer, data, stage, seed):
+        """Train the student on ``transfer``; return the skorch net."""
+        device = resolve_device(self.device)
+        split_rng = np.random.RandomState(seed)
+        train_rows = np.arange(len(transfer))
+        split = None
+        if self.early_stopping:
+            train_rows, valid_rows = transfer.hold_out(
+                self.validation_fraction, split_rng
+            )
+            split = FixedSplit(train_rows, valid_rows)
+        self._check_trainable(transfer, train_rows)
+        packed = self._packed_targets(transfer, train_rows)
+        encoder = InputEncoder.from_data(
+            data.X, scaling=self.scaling, categorical=data.categorical
+        )
+        n_outputs = self._n_outputs(stage)
+        with seeded(seed), torch_threads(self.n_threads):
+            generator = torch.Generator().manual_seed(seed)
+            module = StudentModule(
+                encoder, self._network(encoder.n_outputs, n_outputs), n_outputs
+            )
+            net = self._net_class(
+                module=module,
+                criterion=self._criterion,
+                optimizer=self.optimizer,
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                train_split=split,
+                callbacks=self._callbacks(),
+                device=device,
+                verbose=int(self.verbose >= 2),
+                generator=generator,
+                **self._net_params(n_outputs),
+                **{
+                    f"{prefix}{key}": value
+                    for prefix in ("optimizer__", "callbacks__")
+                    for key, value in self._nested_params(prefix).items()
+                },
+            )
+            net.initialize()
+            with torch.no_grad():
+                inputs = net.module_.encoder(
+                    torch.from_numpy(np.asarray(transfer.X, dtype=np.float32)).to(
+                        device
+                    )
+                )
+            targets = torch.as_tensor(packed, device=device)
+            net.partial_fit(RowTensors(inputs, targets), y=None)
+        net.module_.eval()
+        return net
+
+    # -- predict -----------------------------------------------------------------
+
+    def _student_output(self, X):
+        X = self._validate_predict_data(X)
+        with torch_threads(self.n_threads):
+            return predict_logits(self.student_.module_, X, device=self.student_.device)
