@@ -10,20 +10,18 @@ output file.
 import argparse
 import contextlib
 import csv
-import logging
 import os
 import sys
-import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ._transfer_set import UNLABELLED
+
 PROG = "sklearn-kd"
 USAGE_ERROR = 2
 RUNTIME_ERROR = 1
-UNLABELLED = -1
 
 _EPILOG = (
     "Exit status: 0 on success, 2 for a bad command line (unknown option, missing "
@@ -539,52 +537,20 @@ def _shorten(names, limit=8):
 def _write_outputs(student, outputs):
     """Write every output to a temporary file beside it, then move them all into
     place: a failure leaves no partial file, and no output without the others."""
-    written = []
-    try:
-        for path, kind in outputs:
-            descriptor, temporary = tempfile.mkstemp(
-                dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-            )
-            os.close(descriptor)
-            written.append((temporary, path))
-            if kind == "ONNX":
-                with _quiet_onnx_export():
-                    student.to_onnx(temporary)
-            else:
-                import joblib
+    from ._export import atomic_file
 
-                joblib.dump(student, temporary)
-        permissions = 0o666 & ~_current_umask()  # mkstemp's files are private
-        for temporary, path in written:
-            os.chmod(temporary, permissions)
-            os.replace(temporary, path)
+    try:
+        with contextlib.ExitStack() as stack:
+            for path, kind in outputs:
+                temporary = stack.enter_context(atomic_file(path))
+                if kind == "ONNX":
+                    student.to_onnx(temporary)
+                else:
+                    import joblib
+
+                    joblib.dump(student, temporary)
     except OSError as error:
         raise CommandError(f"cannot write the student: {error}") from error
-    finally:
-        for temporary, _ in written:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(temporary)
-
-
-def _current_umask():
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
-
-
-@contextlib.contextmanager
-def _quiet_onnx_export():
-    # torch's exporter logs notes irrelevant here (e.g. that torchvision is not
-    # installed) and emits its own deprecation warnings.
-    logger = logging.getLogger("torch.onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
 
 
 def _print_report(teacher, distilled, X, y, data_name):

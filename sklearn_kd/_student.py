@@ -83,7 +83,9 @@ def class_index(classes, class_label):
     """Position of ``class_label`` in ``classes``, or a clear error."""
     matches = np.flatnonzero(np.asarray(classes) == class_label)
     if not matches.size:
-        raise ValueError(f"{class_label!r} is not one of the classes {list(classes)}.")
+        raise ValueError(
+            f"{class_label!r} is not one of the classes {np.asarray(classes).tolist()}."
+        )
     return int(matches[0])
 
 

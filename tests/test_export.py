@@ -62,3 +62,33 @@ def test_onnx_export_reproduces_predict_proba(distilled, tmp_path):
     for rows in (X[:1], X):
         (proba,) = session.run(None, {"X": rows.astype(np.float32)})
         np.testing.assert_allclose(proba, student.predict_proba(rows), atol=1e-5)
+
+
+def test_onnx_export_prints_nothing(distilled, tmp_path, capfd):
+    pytest.importorskip("onnxscript")
+    _, model, _ = distilled
+    model.export_student().to_onnx(tmp_path / "student.onnx")
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_a_failed_onnx_export_leaves_no_partial_file_and_keeps_the_old_one(
+    distilled, tmp_path, monkeypatch
+):
+    pytest.importorskip("onnxscript")
+    import torch
+
+    _, model, _ = distilled
+    target = tmp_path / "student.onnx"
+    target.write_bytes(b"the previous model")
+
+    def failing_export(model, args, path, **kwargs):
+        with open(path, "wb") as partial:
+            partial.write(b"half a model")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch.onnx, "export", failing_export)
+    with pytest.raises(OSError, match="No space left"):
+        model.export_student().to_onnx(target)
+    assert target.read_bytes() == b"the previous model"
+    assert [path.name for path in tmp_path.iterdir()] == ["student.onnx"]
