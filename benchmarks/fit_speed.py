@@ -33,8 +33,9 @@ from sklearn.datasets import make_classification
 from skorch import NeuralNetClassifier
 
 from sklearn_kd import MLP, DistilledClassifier
-from sklearn_kd._loss import DistillationLoss, pack_targets, softmax
-from sklearn_kd._preprocessing import InputEncoder
+from sklearn_kd._encoding import InputEncoder
+from sklearn_kd._loss import DistillationLoss, loss_coefficients, pack_targets
+from sklearn_kd._probability import softmax
 from sklearn_kd._student import StudentModule
 
 TEMPERATURE = 2.0
@@ -66,7 +67,10 @@ def make_case(n_rows, n_features):
     )
     teacher = TimedLogisticRegression(max_iter=300).fit(X, y)
     soft = softmax(teacher.decision_function(X), TEMPERATURE)
-    packed = pack_targets(soft, y.astype(np.float64), np.ones(len(y)))
+    c_soft, c_hard = loss_coefficients(
+        np.ones(len(y)), np.ones(len(y), bool), SOFT_TARGET_WEIGHT
+    )
+    packed = pack_targets(soft, y.astype(np.float64), c_soft, c_hard)
     return X, y, teacher, packed
 
 
@@ -98,7 +102,7 @@ def _hand_loop(X, packed, hidden, epochs, encoder):
         network = module
     targets = torch.as_tensor(packed)
     optimizer = torch.optim.Adam(module.parameters(), lr=LR)
-    criterion = DistillationLoss(TEMPERATURE, SOFT_TARGET_WEIGHT)
+    criterion = DistillationLoss(TEMPERATURE, soft_target_weight=SOFT_TARGET_WEIGHT)
     module.train()
     for _ in range(epochs):
         order = torch.randperm(len(inputs), generator=generator)
@@ -122,6 +126,8 @@ def distilled(X, y, teacher, hidden, epochs):
         teacher,
         temperature=TEMPERATURE,
         soft_target_weight=SOFT_TARGET_WEIGHT,
+        encoding="standard",
+        augment=None,
         hidden_layer_sizes=hidden,
         max_epochs=epochs,
         batch_size=BATCH_SIZE,

@@ -78,6 +78,16 @@ FULL = {
     "seeds": (0, 1, 2, 3),
     "sweep_datasets": ["pmlb_letter", "pmlb_magic"],
     "hgb_dataset": "pmlb_magic",
+    "auto_datasets": [
+        "pmlb_krkopt",
+        "pmlb_letter",
+        "pmlb_magic",
+        "pmlb_sleep",
+        "pmlb_adult",
+        "pmlb_connect_4",
+        "pmlb_fars",
+    ],
+    "auto_max_train": 10000,
 }
 QUICK = {
     "datasets": ["pmlb_magic"],
@@ -88,6 +98,8 @@ QUICK = {
     "seeds": (0,),
     "sweep_datasets": ["pmlb_magic"],
     "hgb_dataset": "pmlb_magic",
+    "auto_datasets": ["pmlb_krkopt"],
+    "auto_max_train": 2000,
 }
 GRID = [
     {"temperature": [1.0], "soft_target_weight": [0.0]},
@@ -123,6 +135,10 @@ def forest(seed=SEED, n_jobs=2):
 
 
 def student(teacher, config, categorical, seed=SEED, **params):
+    """A student with the benchmark's training settings; the distillation
+    settings not given are fixed at the library's former defaults (z-score
+    encoding, no MUNGE, w=0.5), so that only the ``auto`` rows select."""
+    fixed = {"encoding": "standard", "augment": None, "soft_target_weight": 0.5}
     return DistilledClassifier(
         teacher,
         hidden_layer_sizes=HIDDEN,
@@ -132,7 +148,8 @@ def student(teacher, config, categorical, seed=SEED, **params):
         validation_fraction=0.1,
         categorical_features=categorical if len(categorical) else None,
         random_state=seed,
-        **{**config["budget"], **params},
+        n_threads=1,
+        **{**fixed, **config["budget"], **params},
     )
 
 
@@ -540,10 +557,205 @@ def run_hgb(config, cache, results):
     ]
 
 
+AUTO = {"encoding": "auto", "augment": "auto", "soft_target_weight": "auto"}
+FORMER_DEFAULT = "z-score, w=0.5 (former default)"
+AUTO_LABEL = "default (auto)"
+
+
+def run_auto_seed(data, seed, config, threads, cache):
+    """The encodings, MUNGE and the automatic default, one seed."""
+    set_threads(threads)
+    X_train, X_test, y_train, y_test, categorical = data
+    start = time.perf_counter()
+    teacher = forest(seed, n_jobs=1).fit(X_train, y_train)
+    forest_seconds = time.perf_counter() - start
+    reference = teacher.predict(X_test)
+
+    def distilled(memory=cache, **params):
+        return student(
+            forest(seed, n_jobs=1),
+            config,
+            categorical,
+            seed=seed,
+            memory=memory,
+            **params,
+        )
+
+    ple = {"encoding": "piecewise_linear"}
+    variants = {
+        # The former default first: it fits the forest (OOB) and fills the cache.
+        FORMER_DEFAULT: distilled(),
+        AUTO_LABEL: distilled(memory=None, **AUTO),
+        "label only, z-score": student(
+            None, config, categorical, seed=seed, soft_target_weight=0.0
+        ),
+        "label only, PLE (quantile bins)": student(
+            None, config, categorical, seed=seed, soft_target_weight=0.0, **ple
+        ),
+        "z-score, w=0.5, MUNGE 5x": distilled(augment="munge"),
+        "PLE, w=0.5": distilled(**ple),
+        "PLE, w=0.5, MUNGE 5x": distilled(augment="munge", **ple),
+        f"{AUTO_LABEL}, fitted forest": student(
+            teacher, config, categorical, seed=seed, **AUTO
+        ),
+    }
+    measured = {}
+    for label, model in variants.items():
+        measured[label] = evaluate(model, X_train, y_train, X_test, y_test, reference)
+        if model.selection_scores_ is not None:
+            measured[label]["picked"] = _choice_label(model.selected_params_)
+            measured[label]["selection_scores"] = model.selection_scores_
+        print(f"seed {seed} {label}: {measured[label]}", flush=True)
+    measured["forest (teacher)"] = {
+        "accuracy": float(np.mean(reference == y_test)),
+        "agreement": 1.0,
+        "seconds": forest_seconds,
+    }
+    return measured
+
+
+def _choice_label(params):
+    from sklearn_kd._selection import Choice
+
+    return Choice(**params).label()
+
+
+def run_auto(config, cache, results):
+    rows, verdicts = [], []
+    seeds = config["seeds"]
+    for name in config["auto_datasets"]:
+        X_train, X_test, y_train, y_test, categorical, info = load(
+            name, config["auto_max_train"]
+        )
+        data = (X_train, X_test, y_train, y_test, categorical)
+        per_seed = Parallel(n_jobs=config["jobs"])(
+            delayed(run_auto_seed)(data, seed, config, config["threads"], cache)
+            for seed in seeds
+        )
+        labels = ["forest (teacher)"] + [
+            k for k in per_seed[0] if k != "forest (teacher)"
+        ]
+        by_label = {
+            label: {
+                key: [measured[label][key] for measured in per_seed]
+                for key in ("accuracy", "agreement", "seconds")
+            }
+            for label in labels
+        }
+        accuracy = {label: np.asarray(by_label[label]["accuracy"]) for label in labels}
+        baseline_label = max(
+            ("label only, z-score", "label only, PLE (quantile bins)"),
+            key=lambda label: accuracy[label].mean(),
+        )
+        baseline = accuracy[baseline_label]
+        forest_accuracy = accuracy["forest (teacher)"]
+        lead = forest_accuracy - baseline
+        lead_se = lead.std(ddof=1) / np.sqrt(len(lead)) if len(lead) > 1 else 0.0
+        former_seconds = np.mean(by_label[FORMER_DEFAULT]["seconds"])
+        for label in labels:
+            m = by_label[label]
+            is_student = label != "forest (teacher)"
+            picks = [measured[label].get("picked") for measured in per_seed]
+            picks = [pick for pick in picks if pick]
+            rows.append(
+                [
+                    name,
+                    label + (" (baseline)" if label == baseline_label else ""),
+                    mean_sd(m["accuracy"]),
+                    mean_sd(m["agreement"]) if is_student else "1",
+                    paired_difference(m["accuracy"], baseline)
+                    if is_student and label != baseline_label
+                    else "-",
+                    gap(np.mean(m["accuracy"]), baseline.mean(), forest_accuracy.mean())
+                    if is_student and label != baseline_label
+                    else "-",
+                    f"{np.mean(m['seconds']):.1f}",
+                    f"{np.mean(m['seconds']) / former_seconds:.1f}x"
+                    if is_student
+                    else "-",
+                    ", ".join(f"{picks.count(p)}x {p}" for p in dict.fromkeys(picks))
+                    or "-",
+                ]
+            )
+        default = accuracy[AUTO_LABEL]
+        difference = default - baseline
+        difference_se = (
+            difference.std(ddof=1) / np.sqrt(len(difference))
+            if len(difference) > 1
+            else 0
+        )
+        if lead.mean() > 2 * lead_se and lead.mean() > 0:
+            recovered = difference.mean() / lead.mean()
+            target = "recover >= 50% of the forest's lead"
+            verdict = (
+                f"{recovered:.0%} recovered: {'met' if recovered >= 0.5 else 'missed'}"
+            )
+        else:
+            target = "no worse than the baseline by more than 1 SE"
+            verdict = (
+                f"{difference.mean():+.4f} ± {difference_se:.4f}: "
+                f"{'met' if difference.mean() >= -difference_se else 'missed'}"
+            )
+        verdicts.append(
+            [
+                name,
+                f"{lead.mean():+.4f} ± {lead_se:.4f}",
+                target,
+                verdict,
+                f"{np.mean(by_label[AUTO_LABEL]['seconds']) / former_seconds:.1f}x",
+            ]
+        )
+        results["auto"][name] = {
+            "seeds": list(seeds),
+            "variants": by_label,
+            "picks": {
+                label: [measured[label].get("picked") for measured in per_seed]
+                for label in labels
+            },
+            "selection_scores": [
+                measured[AUTO_LABEL].get("selection_scores") for measured in per_seed
+            ],
+            **info,
+        }
+    return [
+        (
+            "Targets of the automatic default (forest lead over the better label-only "
+            "student, mean ± standard error over seeds)",
+            [
+                "data set",
+                "forest lead",
+                "target",
+                "default",
+                "fit time vs former default",
+            ],
+            verdicts,
+        ),
+        (
+            f"Encodings, MUNGE and the automatic default: test accuracy (mean ± sd "
+            f"over seeds {', '.join(map(str, seeds))}), difference to the better "
+            "label-only student (mean ± standard error of the paired difference), gap "
+            "recovered, fit seconds and their multiple of the former default's, and "
+            "what the default picked",
+            [
+                "data set",
+                "model",
+                "accuracy",
+                "agreement",
+                "vs baseline",
+                "gap recovered",
+                "fit s",
+                "fit time",
+                "picked",
+            ],
+            rows,
+        ),
+    ]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one data set, small")
-    parser.add_argument("--parts", default="main,sweep,hgb")
+    parser.add_argument("--parts", default="auto,main,sweep,hgb")
     parser.add_argument("--datasets", nargs="+", help="override the main data sets")
     parser.add_argument("--max-train", type=int, help="cap on training rows")
     parser.add_argument("--munge-factors", type=int, nargs="*", help="MUNGE factors")
@@ -570,7 +782,7 @@ def main():
     set_threads(args.threads)
     info = machine()
     parts = args.parts.split(",")
-    runners = {"main": run_main, "sweep": run_sweep, "hgb": run_hgb}
+    runners = {"main": run_main, "sweep": run_sweep, "hgb": run_hgb, "auto": run_auto}
     results = {part: {} for part in parts}
     tables = []
     start = time.perf_counter()
@@ -602,7 +814,7 @@ def main():
         "student; differences are paired by seed.",
         f"Total run time {seconds / 60:.1f} min.",
     ]
-    name = "soft_targets" if len(parts) == 3 else "soft_targets_" + "_".join(parts)
+    name = "soft_targets" if len(parts) == 4 else "soft_targets_" + "_".join(parts)
     name += f"_{args.tag}" if args.tag else ""
     report(
         name,

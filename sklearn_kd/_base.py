@@ -26,9 +26,17 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
-from ._categorical import CategoryCodes, categorical_mask
+from . import __version__
+from ._bin_edges import split_thresholds
+from ._categorical import (
+    CategoryCodes,
+    categorical_mask,
+    teacher_categorical_mask,
+)
+from ._encoding import InputEncoder
 from ._fingerprint import remembered_fingerprint
-from ._preprocessing import InputEncoder
+from ._progress import Progress
+from ._selection import can_select, fixed_choice, select
 from ._shared_models import SharedFittedModels
 from ._sklearn_compat import _check_feature_names, _check_sample_weight
 from ._skorch_net import (
@@ -227,13 +235,28 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         """The whole fit; ``fit`` wraps it in scikit-learn's fit context."""
         with fitted_state_kept_on_error(self):
             self._check_settings()
+            progress = Progress(self.verbose, type(self).__name__)
             data = self._validate_fit_data(X, y, sample_weight)
             rng = check_random_state(self.random_state)
             seed = int(rng.randint(_MAX_SEED))
-            stage = self._teacher_stage(data, rng)
+            stage = self._teacher_stage(data, rng, progress)
             transfer = self._transfer_set(data, stage)
-            student = self._train_student(transfer, data, stage, seed)
+            has_teacher = stage.logits is not None
+            n_labelled = int(transfer.labelled[: transfer.n_real].sum())
+            choice, scores = fixed_choice(self, has_teacher), None
+            if can_select(self, n_labelled, has_teacher):
+                choice, scores = select(self, transfer, data, stage, seed, progress)
+            if not choice.augment:
+                transfer = transfer.take(np.arange(transfer.n_real))
+            with progress.stage(f"student ({choice.label()})") as said:
+                student = self._train_student(transfer, data, stage, choice, seed)
+                said.append(
+                    f"{len(student.history)} epochs on {len(transfer)} rows, train "
+                    f"loss {student.history[-1, 'train_loss']:.4f}"
+                )
             self.student_ = student
+            self.selected_params_ = choice.as_dict()
+            self.selection_scores_ = scores
             self.category_codes_ = data.category_codes
             self.allow_nan_ = data.has_nan or self._teacher_allows_nan()
             self._set_task_attributes(data, stage)
@@ -340,7 +363,12 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, ensure_non_negative=True
             )
-        categorical = categorical_mask(self.categorical_features, X.shape[1])
+        if self.categorical_features is None and self.teacher is not None:
+            categorical = teacher_categorical_mask(
+                self.teacher, X.shape[1], getattr(self, "feature_names_in_", None)
+            )
+        else:
+            categorical = categorical_mask(self.categorical_features, X.shape[1])
         if category_codes is not None:
             categorical |= category_codes.columns_mask(self.feature_names_in_)
         return FitData(
@@ -368,31 +396,42 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
 
     # -- teacher stage -----------------------------------------------------------
 
-    def _cached(self, function, teacher, **arguments):
-        """``function(teacher, fingerprint, **arguments)`` through ``memory``.
+    def _cached(self, stage, teacher, **arguments):
+        """``stage(teacher, **arguments)``, through ``memory``.
 
-        The key holds what decides the teacher's output: the teacher's content
-        fingerprint and the arguments, except ``batch_size`` and ``n_jobs``,
-        which change how it runs, not what it returns.
+        The key holds what decides the teacher's output: the stage, the
+        teacher's content fingerprint and the arguments, except
+        ``teacher_batch_size`` and ``n_jobs``, which change how it runs, not what
+        it returns.
         """
         memory = check_memory(self.memory)
-        if memory.location is None:
-            return function(teacher, None, **arguments)
-        cached = memory.cache(function, ignore=["teacher", "batch_size", "n_jobs"])
-        return cached(teacher, remembered_fingerprint(teacher), **arguments)
+        run = _run_teacher_stage
+        if memory.location is not None:
+            run = memory.cache(run, ignore=["stage", "teacher", "batch_size", "n_jobs"])
+        return run(
+            stage,
+            f"{stage.__module__}.{stage.__qualname__} {__version__}",
+            teacher,
+            None if memory.location is None else remembered_fingerprint(teacher),
+            arguments,
+            batch_size=self.teacher_batch_size,
+            n_jobs=self.n_jobs,
+        )
 
     # -- student -----------------------------------------------------------------
 
-    def _check_trainable(self, transfer, train_rows):
+    def _check_trainable(self, transfer, train_rows, soft_target_weight):
         """Raise a clear error when the rows to train on carry no loss."""
-        c_soft, c_hard = self._coefficients(transfer, train_rows)
+        c_soft, c_hard = self._coefficients(transfer, train_rows, soft_target_weight)
         if len(train_rows) == 0 or not (
             c_soft[train_rows].any() or c_hard[train_rows].any()
         ):
-            raise ValueError(self._nothing_to_train_message(transfer, train_rows))
+            raise ValueError(
+                self._nothing_to_train_message(transfer, train_rows, soft_target_weight)
+            )
 
-    def _nothing_to_train_message(self, transfer, train_rows):
-        if self.soft_target_weight == 0 and not transfer.labelled.any():
+    def _nothing_to_train_message(self, transfer, train_rows, soft_target_weight):
+        if soft_target_weight == 0 and not transfer.labelled.any():
             return (
                 "Nothing to train on: soft_target_weight=0 trains on labels alone, but "
                 "every row is unlabelled. Give labels, or a teacher and "
@@ -445,21 +484,38 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             callbacks.append(("progress_bar", EpochProgressBar()))
         return callbacks
 
-    def _train_student(self, transfer, data, stage, seed):
-        """Train the student on ``transfer``; return the skorch net."""
+    def _train_student(self, transfer, data, stage, choice, seed, *, max_epochs=None):
+        """Train a student with the settings ``choice`` on ``transfer``.
+
+        ``max_epochs`` set means a candidate of the automatic selection: it
+        trains without early stopping, callbacks or progress output.
+
+        Returns
+        -------
+        net : skorch net
+        """
         device = resolve_device(self.device)
-        split_rng = np.random.RandomState(seed)
+        candidate = max_epochs is not None
+        w = choice.soft_target_weight
         train_rows = np.arange(len(transfer))
         split = None
-        if self.early_stopping:
+        if self.early_stopping and not candidate:
             train_rows, valid_rows = transfer.hold_out(
-                self.validation_fraction, split_rng
+                self.validation_fraction, np.random.RandomState(seed)
             )
             split = FixedSplit(train_rows, valid_rows)
-        self._check_trainable(transfer, train_rows)
-        packed = self._packed_targets(transfer, train_rows)
+        self._check_trainable(transfer, train_rows, w)
+        packed = self._packed_targets(transfer, train_rows, w)
+        thresholds = None
+        if choice.encoding == "piecewise_linear" and stage.teacher is not None:
+            thresholds = split_thresholds(stage.teacher, data.X.shape[1])
         encoder = InputEncoder.from_data(
-            data.X, scaling=self.scaling, categorical=data.categorical
+            data.X,
+            encoding=choice.encoding,
+            scaling=self.scaling,
+            categorical=data.categorical,
+            n_bins=self.n_bins,
+            thresholds=thresholds,
         )
         n_outputs = self._n_outputs(stage)
         with seeded(seed), torch_threads(self.n_threads):
@@ -472,19 +528,26 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                 criterion=self._criterion,
                 optimizer=self.optimizer,
                 lr=self.lr,
-                max_epochs=self.max_epochs,
+                max_epochs=max_epochs or self.max_epochs,
                 batch_size=self.batch_size,
                 train_split=split,
-                callbacks=self._callbacks(),
+                callbacks=[] if candidate else self._callbacks(),
                 device=device,
-                verbose=int(self.verbose >= 2),
+                verbose=0 if candidate else int(self.verbose >= 2),
                 generator=generator,
-                **self._net_params(n_outputs),
+                **self._net_params(n_outputs, w),
                 **{
-                    f"{prefix}{key}": value
-                    for prefix in ("optimizer__", "callbacks__")
-                    for key, value in self._nested_params(prefix).items()
+                    f"optimizer__{key}": value
+                    for key, value in self._nested_params("optimizer__").items()
                 },
+                **(
+                    {}
+                    if candidate
+                    else {
+                        f"callbacks__{key}": value
+                        for key, value in self._nested_params("callbacks__").items()
+                    }
+                ),
             )
             net.initialize()
             with torch.no_grad():
@@ -504,3 +567,10 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         X = self._validate_predict_data(X)
         with torch_threads(self.n_threads):
             return predict_logits(self.student_.module_, X, device=self.student_.device)
+
+
+def _run_teacher_stage(
+    stage, stage_name, teacher, teacher_fingerprint, arguments, batch_size, n_jobs
+):
+    """Run a teacher stage; ``stage_name`` and the fingerprint key the cache."""
+    return stage(teacher, **arguments, batch_size=batch_size, n_jobs=n_jobs)

@@ -11,10 +11,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import BaseDistiller
+from ._encoding import ENCODINGS
 from ._export import StudentClassifier
 from ._loss import DistillationLoss, loss_coefficients, pack_targets
 from ._munge import munge
-from ._probability import centred_logits, softmax
+from ._probability import calibrated_log_loss, centred_logits, softmax
+from ._selection import can_select
 from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from ._skorch_net import StudentNet
 from ._soft_targets import (
@@ -90,39 +92,6 @@ class ClassifierStage:
     teacher: object
 
 
-def _cached_teacher_logits(
-    teacher,
-    teacher_fingerprint,
-    *,
-    X,
-    y,
-    labelled,
-    X_synthetic,
-    source,
-    method,
-    folds,
-    sample_weight,
-    batch_size,
-    n_jobs,
-    eps,
-):
-    """:func:`teacher_logits` with the teacher's fingerprint in the cache key."""
-    return teacher_logits(
-        teacher,
-        X,
-        y,
-        labelled,
-        X_synthetic,
-        source=source,
-        method=method,
-        folds=folds,
-        sample_weight=sample_weight,
-        batch_size=batch_size,
-        n_jobs=n_jobs,
-        eps=eps,
-    )
-
-
 class DistilledClassifier(ClassifierMixin, BaseDistiller):
     """Distil a teacher classifier into a small neural network student.
 
@@ -164,10 +133,11 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         ``T`` of 2 to 20 (the paper's MNIST nets); forests, whose averaged votes
         are already soft, did best at ``T = 1`` in our benchmarks, and higher
         temperatures cost accuracy there.
-    soft_target_weight : float, default=0.5
+    soft_target_weight : float or "auto", default="auto"
         Weight ``w`` in ``[0, 1]`` of the soft term. ``0`` trains on labels alone
         (the teacher is then neither fitted nor queried); ``1`` on soft targets
-        alone.
+        alone. ``"auto"``: chosen by ``fit`` between ``0`` and ``0.5`` (see
+        Notes); ``0`` without a teacher.
     loss : {"kl", "mse"}, default="kl"
         The soft term: ``"kl"`` as above, or ``"mse"``, the paper's
         high-temperature limit matching row-centred logits by mean squared error
@@ -194,10 +164,11 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         ``loss="kl"``, so classes the teacher rules out stay ruled out at any
         temperature and temperature softens only the ranking of the classes it
         gives mass to; ``1e-6`` for ``loss="mse"``, which needs finite logits.
-    augment : {"munge"} or None, default=None
+    augment : {"auto", "munge"} or None, default="auto"
         ``"munge"`` adds synthetic rows (Bucila et al., 2006), labelled by the
         teacher's soft targets only; each synthetic row has the ``sample_weight``
-        of the row it was made from.
+        of the row it was made from. ``"auto"``: ``fit`` chooses between
+        ``"munge"`` and ``None`` (see Notes).
     augment_factor : int, default=5
         Synthetic rows per real row with ``augment="munge"``.
     munge_swap_probability : float, default=0.5
@@ -208,7 +179,13 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
     categorical_features : array-like of int or bool, default=None
         Categorical columns (indices or a boolean mask, as in
         ``HistGradientBoostingClassifier``), integer-coded. The student one-hot
-        encodes them inside the network; MUNGE swaps them as values.
+        encodes them inside the network; MUNGE swaps them as values. ``None``
+        takes them from the teacher where it declares them: a histogram
+        gradient boosting model's categorical features, or the columns a teacher
+        pipeline one-hot, ordinal or target encodes; elsewhere integer codes
+        are read as numbers, so name them here (``[]`` turns the detection off).
+        A DataFrame's non-numeric and ``category`` columns are always
+        categorical.
     student : subclass of torch.nn.Module, default=None
         The student's network, constructed as ``student(n_features_in=...,
         n_classes=..., **student__params)`` where ``n_features_in`` is the width
@@ -253,9 +230,22 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
     device : {"cpu", "cuda", "auto"} or str, default="cpu"
         Where the student trains; ``"auto"`` uses a GPU when there is one. A model
         trained on a GPU predicts on a CPU after unpickling.
+    encoding : {"auto", "standard", "piecewise_linear"}, default="auto"
+        How the student's network reads each numeric column (the teacher always
+        sees the raw ``X``). ``"standard"``: the value itself, standardised as
+        ``scaling`` says. ``"piecewise_linear"``: the piecewise-linear encoding
+        of Gorishniy et al. (2022) over ``n_bins`` bins, whose edges are
+        quantiles of the teacher's split thresholds when the teacher is a tree
+        ensemble on the raw columns, else quantiles of the training rows; it
+        often lets a student match a forest where trees are far ahead of a
+        plain MLP, and costs accuracy on smooth data. ``"auto"``: chosen by
+        ``fit`` (see Notes). Categorical columns are one-hot encoded and missing
+        values get an indicator either way.
+    n_bins : int, default=32
+        The most piecewise-linear bins per numeric column.
     scaling : {"standard"} or None, default="standard"
-        Input standardisation inside the student's network (the teacher always
-        sees the raw ``X``).
+        Standardisation of numeric columns under ``encoding="standard"``;
+        piecewise-linear bins are already on a common scale, and ignore it.
     response_method : {"auto", "predict_proba", "decision_function"}, default="auto"
         The teacher output read as logits. ``"auto"`` uses ``decision_function``
         for models whose decision function is a true per-class logit (logistic
@@ -301,6 +291,12 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         ``soft_target_weight=0`` and the teacher was not fitted.
     soft_targets_ : str or None
         The soft-target source used (``"auto"`` resolved).
+    selected_params_ : dict
+        The ``encoding``, ``augment`` and ``soft_target_weight`` the student was
+        trained with: chosen by ``fit`` where they were ``"auto"``.
+    selection_scores_ : dict or None
+        Each candidate's held-out score (lower is better) when ``fit`` chose
+        between candidates; None when nothing was searched.
     student_ : StudentNet
         The trained skorch net; ``student_.module_`` is the PyTorch module
         (input encoding, network and logit bias) and ``student_.history`` its
@@ -315,6 +311,27 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` has string column names.
 
+    Notes
+    -----
+    **Automatic selection.** Each of ``encoding``, ``augment`` and
+    ``soft_target_weight`` left at ``"auto"`` is chosen by ``fit`` on the
+    training rows: the teacher is fitted and queried once and the MUNGE rows
+    made once; a stratified 20% of the labelled rows is held out (with the
+    synthetic rows made from them); every candidate, from the product of both
+    encodings, MUNGE or not, and ``w`` in ``{0, 0.5}`` (the label-only student
+    of each encoding is always one, so a teacher worse than its student cannot
+    drag the default below training on labels alone), trains on the other rows
+    for half of ``max_epochs`` on at most 5,000 real rows; the one with the
+    lowest weighted log loss on the held-out rows, at the temperature that
+    suits its logits best, is trained again on all rows. ``selected_params_``
+    and ``selection_scores_`` record the outcome (``verbose=1`` prints it).
+    Explicit values are never searched, so a grid search over them is not
+    doubled. With fewer than 500 labelled rows nothing is searched and the
+    fallbacks are ``encoding="standard"``, ``augment=None`` and
+    ``soft_target_weight=0.5``. A fitted teacher has seen the held-out rows'
+    labels, which favours the distilled candidates somewhat; an unfitted one
+    (fitted here, out-of-bag or cross-fitted) does not.
+
     See Also
     --------
     StudentClassifier : the trained student alone, without its teacher.
@@ -324,7 +341,8 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
     G. Hinton, O. Vinyals and J. Dean, "Distilling the Knowledge in a Neural
     Network", 2015. C. Bucila, R. Caruana and A. Niculescu-Mizil, "Model
     Compression", KDD 2006. J. Ba and R. Caruana, "Do Deep Nets Really Need to be
-    Deep?", NeurIPS 2014.
+    Deep?", NeurIPS 2014. Y. Gorishniy, I. Rubachev and A. Babenko, "On
+    Embeddings for Numerical Features in Tabular Deep Learning", NeurIPS 2022.
 
     Examples
     --------
@@ -348,12 +366,15 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
             None,
         ],
         "temperature": [Interval(Real, 0, None, closed="neither")],
-        "soft_target_weight": [Interval(Real, 0, 1, closed="both")],
+        "soft_target_weight": [
+            Interval(Real, 0, 1, closed="both"),
+            StrOptions({"auto"}),
+        ],
         "loss": [StrOptions({"kl", "mse"})],
         "soft_targets": [StrOptions(set(SOFT_TARGET_SOURCES))],
         "cv": ["cv_object"],
         "proba_eps": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="neither")],
-        "augment": [StrOptions({"munge"}), None],
+        "augment": [StrOptions({"munge", "auto"}), None],
         "augment_factor": [Interval(Integral, 1, None, closed="left")],
         "munge_swap_probability": [Interval(Real, 0, 1, closed="both")],
         "munge_spread": [Interval(Real, 0, None, closed="neither")],
@@ -369,6 +390,8 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
+        "encoding": [StrOptions({"auto", *ENCODINGS})],
+        "n_bins": [Interval(Integral, 2, None, closed="left")],
         "scaling": [StrOptions({"standard"}), None],
         "response_method": [StrOptions({"auto", "predict_proba", "decision_function"})],
         "teacher_batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -387,12 +410,12 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         teacher=None,
         *,
         temperature=1.0,
-        soft_target_weight=0.5,
+        soft_target_weight="auto",
         loss="kl",
         soft_targets="auto",
         cv=5,
         proba_eps="auto",
-        augment=None,
+        augment="auto",
         augment_factor=5,
         munge_swap_probability=0.5,
         munge_spread=1.0,
@@ -408,6 +431,8 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         validation_fraction=0.1,
         n_iter_no_change=10,
         device="cpu",
+        encoding="auto",
+        n_bins=32,
         scaling="standard",
         response_method="auto",
         teacher_batch_size=10_000,
@@ -441,6 +466,8 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.encoding = encoding
+        self.n_bins = n_bins
         self.scaling = scaling
         self.response_method = response_method
         self.teacher_batch_size = teacher_batch_size
@@ -529,10 +556,12 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
             raise ValueError(message)
         return classes
 
-    def _teacher_stage(self, data, rng):
+    def _teacher_stage(self, data, rng, progress):
         y_labelled = data.y[data.labelled]
         teacher = self.teacher
-        if self.soft_target_weight == 0:
+        if self.soft_target_weight == 0 or (
+            teacher is None and self.soft_target_weight == "auto"
+        ):
             fitted = teacher is not None and is_fitted(teacher)
             known = teacher_classes(teacher) if fitted else None
             classes = self._check_classes(
@@ -554,7 +583,7 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
             warn_if_weights_not_passed(teacher, data.sample_weight)
         method = resolve_response_method(teacher, self.response_method)
         source = resolve_source(teacher, self.soft_targets, y_labelled, self.cv)
-        synthetic = self._synthetic_rows(data, rng)
+        synthetic = self._synthetic_rows(data, rng, progress)
         folds = None
         if source == "cross_fit":
             X_labelled = data.X[data.labelled]
@@ -562,9 +591,9 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
                 self.cv, X_labelled, y_labelled, int(rng.randint(_MAX_SEED))
             )
         eps = _AUTO_EPS[self.loss] if self.proba_eps == "auto" else self.proba_eps
-        with teacher_refusals(teacher, data.has_nan):
+        with teacher_refusals(teacher, data.has_nan), progress.stage("teacher") as said:
             result = self._cached(
-                _cached_teacher_logits,
+                teacher_logits,
                 teacher,
                 X=data.X_teacher,
                 y=data.y,
@@ -574,10 +603,11 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
                 method=method,
                 folds=folds,
                 sample_weight=data.sample_weight,
-                batch_size=self.teacher_batch_size,
-                n_jobs=self.n_jobs,
                 eps=eps,
             )
+            action = "queried" if fitted else f"fitted ({result.source}) and queried"
+            n_rows = len(data.y) + (0 if synthetic is None else len(synthetic[2]))
+            said.append(f"{teacher_name(teacher)} {action} on {n_rows} rows")
         classes = self._check_classes(result.classes, y_labelled, from_teacher=True)
         if synthetic is not None:
             synthetic = (synthetic[1], result.synthetic_logits, synthetic[2])
@@ -611,23 +641,25 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
             )
         return teacher
 
-    def _synthetic_rows(self, data, rng):
+    def _synthetic_rows(self, data, rng, progress):
         """MUNGE rows as the teacher and the student read them, and their sources.
+
+        They are made for ``augment="munge"``, and for ``augment="auto"`` when the
+        automatic selection will run (MUNGE is then one of its candidates).
 
         Returns
         -------
         synthetic : tuple (X_teacher, X_student, source_row) or None
         """
-        if self.augment != "munge":
-            return None
-        X_synthetic = munge(
-            data.X,
-            n_samples_per_row=self.augment_factor,
-            swap_probability=self.munge_swap_probability,
-            spread=self.munge_spread,
-            categorical_features=data.categorical,
-            random_state=rng,
+        wanted = self.augment == "munge" or (
+            self.augment == "auto"
+            and can_select(self, int(data.labelled.sum()), has_teacher=True)
         )
+        if not wanted:
+            return None
+        with progress.stage("MUNGE") as said:
+            X_synthetic = self._munge(data, rng)
+            said.append(f"{len(X_synthetic)} synthetic rows")
         source = np.repeat(np.arange(len(data.X)), self.augment_factor)
         X_teacher = X_synthetic
         if hasattr(data.X_teacher, "columns"):
@@ -637,6 +669,16 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
             if data.category_codes is not None:
                 X_teacher = data.category_codes.decode(X_teacher)
         return X_teacher, X_synthetic, source
+
+    def _munge(self, data, rng):
+        return munge(
+            data.X,
+            n_samples_per_row=self.augment_factor,
+            swap_probability=self.munge_swap_probability,
+            spread=self.munge_spread,
+            categorical_features=data.categorical,
+            random_state=rng,
+        )
 
     def _transfer_set(self, data, stage):
         label_index = np.full(len(data.y), UNLABELLED)
@@ -649,32 +691,39 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
             data.X, stage.logits, label_index, data.weights, stage.synthetic
         )
 
-    def _coefficients(self, transfer, train_rows):
+    def _coefficients(self, transfer, train_rows, soft_target_weight):
         return loss_coefficients(
-            transfer.sample_weight,
-            transfer.labelled,
-            self.soft_target_weight,
-            train_rows,
+            transfer.sample_weight, transfer.labelled, soft_target_weight, train_rows
         )
 
-    def _packed_targets(self, transfer, train_rows):
+    def _packed_targets(self, transfer, train_rows, soft_target_weight):
         soft = None
-        if transfer.teacher is not None:
+        if transfer.teacher is not None and soft_target_weight > 0:
             if self.loss == "kl":
                 soft = softmax(transfer.teacher, self.temperature)
             else:
                 soft = centred_logits(transfer.teacher)
-        c_soft, c_hard = self._coefficients(transfer, train_rows)
+        c_soft, c_hard = self._coefficients(transfer, train_rows, soft_target_weight)
         return pack_targets(soft, transfer.labels, c_soft, c_hard)
 
     def _n_outputs(self, stage):
         return len(stage.classes)
 
-    def _net_params(self, n_outputs):
+    def _validation_loss(self, output, labels, sample_weight, n_outputs):
+        """Held-out score of a candidate (lower is better).
+
+        The weighted log loss of the student's logits ``z`` at the temperature
+        that suits them best, ``min_T logloss(softmax(z / T))``: a student that
+        mimics a forest's soft votes is less confident than one trained on
+        labels, and a plain log loss would favour the latter for that alone.
+        """
+        return calibrated_log_loss(output, labels, sample_weight)
+
+    def _net_params(self, n_outputs, soft_target_weight):
         return {
             "criterion__temperature": self.temperature,
             "criterion__loss": self.loss,
-            "criterion__soft_target_weight": self.soft_target_weight,
+            "criterion__soft_target_weight": soft_target_weight,
             "classes": list(range(n_outputs)),
             "predict_nonlinearity": partial(torch.softmax, dim=-1),
         }

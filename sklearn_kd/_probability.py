@@ -6,6 +6,8 @@ floored at :data:`PROBABILITY_FLOOR` unless a caller asks for another floor.
 """
 
 import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax
 from scipy.special import softmax as _scipy_softmax
 
 #: Floor of probabilities before a log (a divergence, a geometric mean, a
@@ -52,3 +54,21 @@ def probability_problem(proba):
             f"{row_sums[first]:.6g})"
         )
     return None
+
+
+def calibrated_log_loss(logits, labels, sample_weight=None):
+    """Weighted mean ``-log softmax(logits / T)[label]`` at the best ``T``.
+
+    ``T`` is searched in ``[e**-3, e**3]``; the score then measures how well the
+    logits rank the classes, whatever their scale.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.intp)
+    weight = np.ones(len(labels)) if sample_weight is None else sample_weight
+    rows = np.arange(len(labels))
+
+    def loss(log_temperature):
+        log_proba = log_softmax(logits / np.exp(log_temperature), axis=1)
+        return -np.average(log_proba[rows, labels], weights=weight)
+
+    return float(minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded").fun)

@@ -119,24 +119,29 @@ class TransferSet:
             n_real=int(np.sum(rows < self.n_real)),
         )
 
-    def hold_out(self, fraction, rng, *, stratify=False):
+    def hold_out(self, fraction, rng, *, stratify=False, labelled_only=False):
         """Split for validation: held-out real rows, and the rows to train on.
 
-        ``fraction`` of the real rows (at least one) validate; the rows to train on
-        are the other real rows and the synthetic rows made from them, so that no
+        ``fraction`` of the real rows (of the labelled ones with
+        ``labelled_only``; at least one row) validate; the rows to train on are
+        the other real rows and the synthetic rows made from them, so that no
         perturbed copy of a held-out row is trained on. With ``stratify``, the
-        held-out rows keep the share of each class among labelled rows.
+        held-out rows keep the share of each class.
 
         Returns
         -------
         train, valid : ndarray of int
             Positions in this transfer set.
         """
-        n_valid = max(1, int(round(fraction * self.n_real)))
+        pool = np.arange(self.n_real)
+        if labelled_only:
+            labelled = self.labelled[: self.n_real]
+            pool = pool[labelled if labelled.ndim == 1 else labelled.any(axis=1)]
+        n_valid = max(1, int(round(fraction * len(pool))))
         if stratify:
-            valid = _stratified_sample(self.labels[: self.n_real], n_valid, rng)
+            valid = pool[_stratified_sample(self.labels[pool], n_valid, rng)]
         else:
-            valid = rng.permutation(self.n_real)[:n_valid]
+            valid = rng.permutation(pool)[:n_valid]
         valid = np.sort(valid)
         train_real = np.setdiff1d(np.arange(self.n_real), valid)
         return self.rows_from(train_real), valid

@@ -8,8 +8,17 @@ from sklearn_kd import DistilledClassifier
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
-# Small training settings shared by the tests, so fits take well under a second.
-FAST = dict(max_epochs=30, batch_size=32, lr=1e-2, hidden_layer_sizes=(16,))
+# Small training settings shared by the tests, so fits take well under a second;
+# the automatic selection is off (test_selection.py tests it).
+FAST = dict(
+    max_epochs=30,
+    batch_size=32,
+    lr=1e-2,
+    hidden_layer_sizes=(16,),
+    encoding="standard",
+    augment=None,
+    soft_target_weight=0.5,
+)
 
 
 def fast_distiller(teacher, **params):

@@ -356,9 +356,11 @@ def test_teacher_without_probabilities_or_decision_function(iris):
         DistilledClassifier(StandardScaler()).fit(X, y)
 
 
-def test_no_teacher_needs_weight_zero(iris):
+def test_no_teacher_needs_weight_zero_or_auto(iris):
     with pytest.raises(ValueError, match="needs a teacher"):
-        DistilledClassifier().fit(*iris)
+        DistilledClassifier(soft_target_weight=0.5).fit(*iris)
+    model = DistilledClassifier(max_epochs=5).fit(*iris)
+    assert model.selected_params_["soft_target_weight"] == 0.0
 
 
 def test_data_errors(iris, iris_forest):

@@ -50,11 +50,17 @@ def test_export_rejects_wrong_feature_count(distilled):
         model.export_student().predict(X[:, :5])
 
 
-def test_onnx_export_reproduces_predict_proba(distilled, tmp_path):
+@pytest.mark.parametrize("encoding", ["standard", "piecewise_linear"])
+def test_onnx_export_reproduces_predict_proba(cancer, tmp_path, encoding):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
-    _, model, X = distilled
-    student = model.export_student()
+    X, y = cancer
+    X = X.copy()
+    X[::9, 4] = np.nan
+    X[:, 0] = np.digitize(X[:, 0], [10, 13, 16, 19])  # a categorical column
+    forest = RandomForestClassifier(n_estimators=30, random_state=0).fit(X, y)
+    model = fast_distiller(forest, encoding=encoding, categorical_features=[0])
+    student = model.fit(X, y).shift_logit_bias(1, 0.5).export_student()
     path = tmp_path / "student.onnx"
     student.to_onnx(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["student.onnx"]

@@ -11,6 +11,9 @@ from skorch.callbacks import Callback
 from sklearn_kd import DistilledClassifier
 from sklearn_kd._skorch_net import RowTensors, TensorBatches
 
+# Distillation settings fixed, so that fit trains one student (no selection).
+FIXED = dict(encoding="standard", augment=None, soft_target_weight=0.5)
+
 
 def indexed_rows(n_rows, n_features=3):
     """Rows whose first input column and first target column hold the row index."""
@@ -101,7 +104,13 @@ def indexed_cancer():
 def fit_recording(X, y, teacher, **params):
     recorder = RowRecorder()
     # scaling=None keeps the row-id column unchanged through the input encoding.
-    settings = dict(max_epochs=3, batch_size=64, hidden_layer_sizes=(8,), scaling=None)
+    settings = dict(
+        max_epochs=3,
+        batch_size=64,
+        hidden_layer_sizes=(8,),
+        scaling=None,
+        **FIXED,
+    )
     estimator = DistilledClassifier(
         teacher, callbacks=[recorder], random_state=0, **{**settings, **params}
     )
@@ -163,6 +172,7 @@ def test_a_fit_queries_the_teacher_once_per_row(teacher_batch_size):
         hidden_layer_sizes=(8,),
         teacher_batch_size=teacher_batch_size,
         random_state=0,
+        **FIXED,
     ).fit(X, y)
     assert teacher.rows_ == len(X)
     assert teacher.calls_ == -(-len(X) // teacher_batch_size)

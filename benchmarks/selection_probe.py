@@ -1,0 +1,310 @@
+"""How the automatic selection's pieces were chosen, on training rows only.
+
+For each data set, the training split of ``soft_targets.py`` (the same 25% test
+split and training cap) is split again, 80/20 stratified, into *fit* and *dev*
+rows; the test rows are never read. A 300-tree forest (``oob_score=True``) is
+fitted on the fit rows, and students trained on them are scored on the dev rows:
+
+* **encodings**: z-score against piecewise-linear encoding with 8, 16 and 32 bins
+  (edges from the forest's thresholds, and from quantiles at 32 bins), on labels
+  and distilled (OOB soft targets, w=0.5); and, at 32 bins, two regularisers:
+  dropout 0.2 and weight decay 1e-4.
+* **budget**: every candidate of ``fit``'s selection trained at the full budget
+  and at the reduced one ``fit`` uses (a share of the epochs, at most a fixed
+  number of real rows), with their dev accuracy and held-out criterion; how
+  often the reduced budget picks the full budget's best candidate, and what
+  that pick costs in dev accuracy.
+
+Usage: ``python benchmarks/selection_probe.py [--quick] [--parts encodings,budget]
+[--datasets NAME ...]``.
+"""
+
+import argparse
+import time
+
+import numpy as np
+from _common import data_dir, machine, report, set_threads
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import train_test_split
+from soft_targets import load
+
+from sklearn_kd import DistilledClassifier
+from sklearn_kd._probability import calibrated_log_loss
+from sklearn_kd._selection import candidates
+from sklearn_kd._student import predict_logits
+
+DATASETS = [
+    "pmlb_krkopt",
+    "pmlb_letter",
+    "pmlb_magic",
+    "pmlb_sleep",
+    "pmlb_adult",
+    "pmlb_connect_4",
+    "pmlb_fars",
+]
+FULL = {"max_train": 15000, "max_epochs": 50}
+QUICK = {"max_train": 2000, "max_epochs": 10}
+
+
+def split(name, config):
+    X, _, y, _, categorical, _ = load(name, config["max_train"])
+    X_fit, X_dev, y_fit, y_dev = train_test_split(
+        X, y, test_size=0.2, stratify=y, random_state=0
+    )
+    forest = RandomForestClassifier(300, oob_score=True, n_jobs=2, random_state=0)
+    forest.fit(X_fit, y_fit)
+    return X_fit, X_dev, y_fit, y_dev, categorical, forest
+
+
+def student(forest, categorical, config, **params):
+    return DistilledClassifier(
+        forest,
+        soft_targets="oob",
+        categorical_features=categorical if len(categorical) else None,
+        max_epochs=config["max_epochs"],
+        n_threads=1,
+        random_state=0,
+        **params,
+    )
+
+
+def score(model, X_dev, y_dev):
+    logits = np.log(np.clip(model.predict_proba(X_dev), 1e-300, None))
+    labels = np.searchsorted(model.classes_, y_dev)
+    return (
+        float(np.mean(model.predict(X_dev) == y_dev)),
+        calibrated_log_loss(logits, labels),
+    )
+
+
+def timed_fit(model, X, y):
+    start = time.perf_counter()
+    model.fit(X, y)
+    return time.perf_counter() - start
+
+
+ENCODING_VARIANTS = {
+    "z-score": {"encoding": "standard"},
+    "PLE 8 bins": {"encoding": "piecewise_linear", "n_bins": 8},
+    "PLE 16 bins": {"encoding": "piecewise_linear", "n_bins": 16},
+    "PLE 32 bins": {"encoding": "piecewise_linear", "n_bins": 32},
+    "PLE 32 bins, quantile edges": {
+        "encoding": "piecewise_linear",
+        "n_bins": 32,
+        "teacher_edges": False,
+    },
+    "PLE 32 bins, dropout 0.2": {
+        "encoding": "piecewise_linear",
+        "student__dropout": 0.2,
+    },
+    "PLE 32 bins, weight decay 1e-4": {
+        "encoding": "piecewise_linear",
+        "optimizer__weight_decay": 1e-4,
+    },
+}
+
+
+def run_encodings(name, data, config, results):
+    X_fit, X_dev, y_fit, y_dev, categorical, forest = data
+    rows = []
+    for label, params in ENCODING_VARIANTS.items():
+        params = dict(params)
+        teacher = (
+            forest if params.pop("teacher_edges", True) else _thresholdless(forest)
+        )
+        for weight in (0.0, 0.5):
+            model = student(
+                teacher,
+                categorical,
+                config,
+                augment=None,
+                soft_target_weight=weight,
+                **params,
+            )
+            seconds = timed_fit(model, X_fit, y_fit)
+            accuracy, loss = score(model, X_dev, y_dev)
+            kind = "labels" if weight == 0 else "distilled"
+            results.setdefault(name, {})[f"{label} / {kind}"] = {
+                "accuracy": accuracy,
+                "criterion": loss,
+                "seconds": seconds,
+            }
+            rows.append(
+                [name, label, kind, f"{accuracy:.4f}", f"{loss:.4f}", f"{seconds:.1f}"]
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def _thresholdless(forest):
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    # A pipeline with a transformer before the forest: the library then takes
+    # its bin edges from quantiles, while the forest's outputs are the same.
+    identity = FunctionTransformer(feature_names_out="one-to-one").fit(
+        np.zeros((1, forest.n_features_in_))
+    )
+    return make_pipeline(identity, FrozenEstimator(forest))
+
+
+BUDGETS = {
+    "reduced (fit's)": None,
+    "epochs x0.25, 3000 rows": (0.25, 3000),
+    "epochs x0.5, 2000 rows": (0.5, 2000),
+}
+
+
+def run_budget(name, data, config, results):
+    """Every candidate at full budget (scored on the dev rows) and the scores
+    ``fit``'s selection gives them at reduced budgets (on its own hold-out)."""
+    from sklearn.utils import check_random_state
+
+    from sklearn_kd import _selection
+
+    X_fit, X_dev, y_fit, y_dev, categorical, _ = data
+    model = DistilledClassifier(
+        RandomForestClassifier(300, n_jobs=2, random_state=0),
+        categorical_features=categorical if len(categorical) else None,
+        max_epochs=config["max_epochs"],
+        n_threads=1,
+        random_state=0,
+    )
+    model._check_settings()
+    fit_data = model._validate_fit_data(X_fit, y_fit, None)
+    rng = check_random_state(0)
+    seed = int(rng.randint(np.iinfo(np.int32).max))
+    stage = model._teacher_stage(fit_data, rng)
+    transfer = model._transfer_set(fit_data, stage)
+    real = np.arange(transfer.n_real)
+    n_outputs = len(stage.classes)
+    labels_dev = np.searchsorted(stage.classes, y_dev)
+    full = {}
+    for choice in candidates(model, has_teacher=True):
+        rows = np.arange(len(transfer)) if choice.augment else real
+        start = time.perf_counter()
+        net = model._train_student(transfer.take(rows), fit_data, stage, choice, seed)
+        seconds = time.perf_counter() - start
+        logits = predict_logits(net.module_, X_dev.astype(np.float32), device="cpu")
+        full[choice.label()] = {
+            "accuracy": float(np.mean(logits.argmax(1) == labels_dev)),
+            "criterion": calibrated_log_loss(logits, labels_dev),
+            "seconds": seconds,
+        }
+        print(name, choice.label(), full[choice.label()], flush=True)
+    reduced = {}
+    defaults = (_selection.EPOCH_SHARE, _selection.MAX_CANDIDATE_ROWS)
+    for budget, values in BUDGETS.items():
+        _selection.EPOCH_SHARE, _selection.MAX_CANDIDATE_ROWS = values or defaults
+        start = time.perf_counter()
+        choice, scores = _selection.select(model, transfer, fit_data, stage, seed)
+        reduced[budget] = {
+            "scores": scores,
+            "pick": choice.label(),
+            "seconds": time.perf_counter() - start,
+        }
+        print(name, budget, reduced[budget], flush=True)
+    _selection.EPOCH_SHARE, _selection.MAX_CANDIDATE_ROWS = defaults
+    results[name] = {"full": full, "reduced": reduced, "classes": n_outputs}
+    best_full = max(full, key=lambda label: full[label]["accuracy"])
+    rows = []
+    for label, measured in full.items():
+        rows.append(
+            [
+                name,
+                label + (" (best)" if label == best_full else ""),
+                f"{measured['accuracy']:.4f}",
+                f"{measured['criterion']:.4f}",
+                f"{measured['seconds']:.1f}",
+                *(f"{reduced[budget]['scores'][label]:.4f}" for budget in BUDGETS),
+            ]
+        )
+    rows.append(
+        [
+            name,
+            "picked (reduced budget): dev accuracy lost vs best",
+            "",
+            "",
+            "",
+            *(
+                f"{reduced[b]['pick']}: "
+                f"{full[reduced[b]['pick']]['accuracy'] - full[best_full]['accuracy']:+.4f}"
+                f" ({reduced[b]['seconds']:.0f} s)"
+                for b in BUDGETS
+            ),
+        ]
+    )
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--parts", default="encodings,budget")
+    parser.add_argument("--datasets", nargs="+")
+    args = parser.parse_args()
+    config = dict(QUICK if args.quick else FULL)
+    names = args.datasets or (DATASETS[:1] if args.quick else DATASETS)
+    if not data_dir().is_dir():
+        print(f"Data folder {data_dir()} not found (set SKLEARN_KD_DATA); skipping.")
+        return
+    set_threads(1)
+    info = machine()
+    parts = args.parts.split(",")
+    tables, results = [], {"encodings": {}, "budget": {}}
+    encoding_rows, budget_rows = [], []
+    for name in names:
+        data = split(name, config)
+        if "encodings" in parts:
+            encoding_rows += run_encodings(name, data, config, results["encodings"])
+        if "budget" in parts:
+            budget_rows += run_budget(name, data, config, results["budget"])
+    if encoding_rows:
+        tables.append(
+            (
+                "Encodings on labels and distilled (dev rows of the training split)",
+                [
+                    "data set",
+                    "encoding",
+                    "student",
+                    "dev accuracy",
+                    "criterion",
+                    "fit s",
+                ],
+                encoding_rows,
+            )
+        )
+    if budget_rows:
+        tables.append(
+            (
+                "Selection candidates at the full and the reduced budget",
+                [
+                    "data set",
+                    "candidate",
+                    "full budget: dev accuracy",
+                    "full: dev criterion",
+                    "full: fit s",
+                    *(f"criterion at {budget}" for budget in BUDGETS),
+                ],
+                budget_rows,
+            )
+        )
+    report(
+        "selection_probe",
+        "Choosing the selection's candidates and budget on training rows",
+        tables,
+        info,
+        quick=args.quick,
+        notes=[
+            "Fit/dev split (80/20, stratified, seed 0) of the training rows of "
+            "soft_targets.py; the test rows are never read.",
+            f"Students: default MLP, max_epochs={config['max_epochs']}, one thread; "
+            "criterion = calibrated log loss on the dev rows (lower is better).",
+        ],
+        extra={"results": results, "config": config},
+    )
+
+
+if __name__ == "__main__":
+    main()

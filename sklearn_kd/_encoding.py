@@ -1,0 +1,244 @@
+"""The student's input encoding, as tensor operations inside the network.
+
+Imputation of missing values (with a missing indicator), the encoding of numeric
+columns and the one-hot encoding of categorical columns live in an ``nn.Module``
+so that they travel with the network: through pickling, to the GPU, and into
+ONNX and numpy exports. Nothing runs in scikit-learn at prediction time.
+
+Numeric columns are encoded one of two ways (``encoding``):
+
+- ``"standard"``: the column itself, standardised with ``scaling="standard"``
+  (left as it is with ``scaling=None``);
+- ``"piecewise_linear"``: the piecewise-linear encoding of Gorishniy, Rubachev &
+  Babenko (2022). With bin edges ``b_0 < ... < b_T``, bin ``t`` of a value ``x``
+  is ``(x - b_{t-1}) / (b_t - b_{t-1})`` clipped to ``[0, 1]``, except that the
+  first bin is not clipped below and the last not above: a value is a run of
+  ones, a fraction, then zeros, and it stays linear outside the training range.
+  The encoding is already on a common scale, so ``scaling`` does not apply.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._bin_edges import bin_edges
+
+MAX_CATEGORIES = 1024
+ENCODINGS = ("standard", "piecewise_linear")
+
+
+@dataclass
+class EncodingSpec:
+    """The encoder's numbers, as numpy arrays (what the module's buffers hold).
+
+    Output columns are, in order: standardised numeric columns, piecewise-linear
+    bins, missing-value indicators, one-hot categories.
+    """
+
+    n_features: int
+    numeric_column: np.ndarray
+    numeric_fill: np.ndarray
+    numeric_shift: np.ndarray
+    numeric_scale: np.ndarray
+    bin_column: np.ndarray
+    bin_fill: np.ndarray
+    bin_left: np.ndarray
+    bin_width: np.ndarray
+    bin_low: np.ndarray
+    bin_high: np.ndarray
+    missing_column: np.ndarray
+    category_column: np.ndarray
+    category_value: np.ndarray
+    encoding: str = field(default="standard")
+
+    @property
+    def n_outputs(self):
+        return (
+            len(self.numeric_column)
+            + len(self.bin_column)
+            + len(self.missing_column)
+            + len(self.category_column)
+        )
+
+    def arrays(self):
+        """The array fields by name."""
+        return {
+            name: value
+            for name, value in vars(self).items()
+            if isinstance(value, np.ndarray)
+        }
+
+
+def _column_means(values):
+    seen = ~np.isnan(values)
+    count = np.maximum(seen.sum(axis=0), 1)
+    mean = np.where(seen, values, 0).sum(axis=0) / count
+    return mean, seen, count
+
+
+def encoding_spec(
+    X,
+    *,
+    encoding="standard",
+    scaling="standard",
+    categorical=None,
+    n_bins=32,
+    thresholds=None,
+):
+    """Fit the encoding on training rows ``X`` (2-D float array, NaN allowed).
+
+    Parameters
+    ----------
+    encoding : {"standard", "piecewise_linear"}
+        How numeric columns are encoded (see the module docstring).
+    scaling : {"standard"} or None
+        Standardisation of numeric columns under ``encoding="standard"``.
+    categorical : ndarray of bool or None
+        Categorical columns, one-hot encoded.
+    n_bins : int
+        The most piecewise-linear bins per numeric column.
+    thresholds : list of ndarray or None
+        The teacher's split thresholds per column, for the bin edges.
+
+    Returns
+    -------
+    EncodingSpec
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n_features = X.shape[1]
+    if categorical is None:
+        categorical = np.zeros(n_features, dtype=bool)
+    numeric = np.flatnonzero(~categorical)
+    values = X[:, numeric]
+    mean, seen, count = _column_means(values)
+    empty_float, empty_int = np.empty(0), np.empty(0, dtype=np.int64)
+    numeric_parts = (empty_int, empty_float, empty_float, empty_float)
+    bins = [[] for _ in range(6)]
+    if encoding == "standard":
+        if scaling == "standard":
+            var = (np.where(seen, values - mean, 0) ** 2).sum(axis=0) / count
+            shift, scale = mean, np.sqrt(var)
+            scale[scale < 1e-12] = 1.0
+        else:
+            shift, scale = np.zeros_like(mean), np.ones_like(mean)
+        numeric_parts = (numeric, mean, shift, scale)
+    else:
+        for position, column in enumerate(numeric):
+            column_values = values[:, position]
+            column_thresholds = None if thresholds is None else thresholds[column]
+            edges = bin_edges(
+                column_values[~np.isnan(column_values)], n_bins, column_thresholds
+            )
+            n_column_bins = len(edges) - 1
+            low = np.zeros(n_column_bins)
+            high = np.ones(n_column_bins)
+            low[0], high[-1] = -np.inf, np.inf
+            for part, value in zip(
+                bins,
+                (
+                    np.full(n_column_bins, column),
+                    np.full(n_column_bins, mean[position]),
+                    edges[:-1],
+                    np.diff(edges),
+                    low,
+                    high,
+                ),
+                strict=True,
+            ):
+                part.append(value)
+    bins = [
+        np.concatenate(part) if part else (empty_int if i == 0 else empty_float)
+        for i, part in enumerate(bins)
+    ]
+    missing = np.flatnonzero(np.isnan(X).any(axis=0))
+    category_column, category_value = [], []
+    for column in np.flatnonzero(categorical):
+        categories = np.unique(X[:, column][~np.isnan(X[:, column])])
+        if len(categories) > MAX_CATEGORIES:
+            raise ValueError(
+                f"Categorical feature {column} has {len(categories)} categories; "
+                f"at most {MAX_CATEGORIES} are supported. Treat it as continuous "
+                "or group rare categories."
+            )
+        category_column.extend([column] * len(categories))
+        category_value.extend(categories)
+    return EncodingSpec(
+        n_features,
+        *numeric_parts,
+        *bins,
+        missing,
+        np.asarray(category_column, dtype=np.int64),
+        np.asarray(category_value, dtype=np.float64),
+        encoding=encoding,
+    )
+
+
+_INDEX_FIELDS = {"numeric_column", "bin_column", "missing_column", "category_column"}
+
+
+class InputEncoder(nn.Module):
+    """Encode raw feature rows into the network's input, with tensor operations.
+
+    Numeric columns are imputed with their training mean and encoded as the
+    ``encoding`` says (see :mod:`sklearn_kd._encoding`); columns that had
+    missing values in training get a 0/1 missing indicator; categorical columns
+    are one-hot encoded over the categories seen in training (unknown categories
+    encode as all zeros).
+
+    Build it from training data with :meth:`from_data`.
+
+    Parameters
+    ----------
+    spec : EncodingSpec
+        The encoding's numbers.
+    """
+
+    def __init__(self, spec):
+        super().__init__()
+        self.n_features = spec.n_features
+        self.encoding = spec.encoding
+        self.n_outputs = spec.n_outputs
+        for name, value in spec.arrays().items():
+            dtype = torch.long if name in _INDEX_FIELDS else torch.float32
+            self.register_buffer(name, torch.as_tensor(value, dtype=dtype))
+
+    @classmethod
+    def from_data(cls, X, **params):
+        """Fit the encoding on training rows ``X`` (see :func:`encoding_spec`)."""
+        return cls(encoding_spec(X, **params))
+
+    def spec(self):
+        """The encoding's numbers as an :class:`EncodingSpec` of numpy arrays."""
+        arrays = {
+            name: getattr(self, name)
+            .detach()
+            .cpu()
+            .numpy()
+            .astype(np.int64 if name in _INDEX_FIELDS else np.float64)
+            for name in EncodingSpec.__dataclass_fields__
+            if name not in ("n_features", "encoding")
+        }
+        return EncodingSpec(self.n_features, **arrays, encoding=self.encoding)
+
+    def forward(self, x):
+        parts = []
+        if len(self.numeric_column):
+            values = x[:, self.numeric_column]
+            values = torch.where(torch.isnan(values), self.numeric_fill, values)
+            parts.append((values - self.numeric_shift) / self.numeric_scale)
+        if len(self.bin_column):
+            values = x[:, self.bin_column]
+            values = torch.where(torch.isnan(values), self.bin_fill, values)
+            ratio = (values - self.bin_left) / self.bin_width
+            parts.append(
+                torch.minimum(torch.maximum(ratio, self.bin_low), self.bin_high)
+            )
+        if len(self.missing_column):
+            parts.append(torch.isnan(x[:, self.missing_column]).to(x.dtype))
+        if len(self.category_column):
+            parts.append(
+                (x[:, self.category_column] == self.category_value).to(x.dtype)
+            )
+        return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]

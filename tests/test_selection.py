@@ -1,0 +1,98 @@
+"""The automatic choice of encoding, MUNGE and soft-target weight inside fit."""
+
+import numpy as np
+import pytest
+from conftest import FAST
+from sklearn.datasets import load_digits
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import GridSearchCV
+
+from sklearn_kd import DistilledClassifier
+from sklearn_kd._selection import MIN_LABELLED_ROWS, Choice, candidates
+
+SETTINGS = {
+    **FAST,
+    "max_epochs": 4,
+    "random_state": 0,
+    "encoding": "auto",
+    "augment": "auto",
+    "soft_target_weight": "auto",
+}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    forest = RandomForestClassifier(n_estimators=20, random_state=0).fit(X, y)
+    return X, y, forest
+
+
+def test_candidates_always_include_the_label_only_students():
+    found = candidates(DistilledClassifier(), has_teacher=True)
+    assert Choice("standard", None, 0.0) in found
+    assert Choice("piecewise_linear", None, 0.0) in found
+    assert Choice("piecewise_linear", "munge", 0.5) in found
+    assert len(found) == 6
+    assert candidates(DistilledClassifier(), has_teacher=False) == [
+        Choice("standard", None, 0.0),
+        Choice("piecewise_linear", None, 0.0),
+    ]
+
+
+def test_explicit_parameters_are_never_searched():
+    model = DistilledClassifier(encoding="standard", soft_target_weight=0.7)
+    assert candidates(model, has_teacher=True) == [
+        Choice("standard", None, 0.7),
+        Choice("standard", "munge", 0.7),
+    ]
+    fixed = DistilledClassifier(
+        encoding="standard", augment=None, soft_target_weight=0.5
+    )
+    assert candidates(fixed, has_teacher=True) == [Choice("standard", None, 0.5)]
+
+
+def test_fit_selects_and_records_its_choice(digits, capsys):
+    X, y, forest = digits
+    model = DistilledClassifier(forest, verbose=1, **SETTINGS).fit(X, y)
+    assert set(model.selection_scores_) == {c.label() for c in candidates(model, True)}
+    best = min(model.selection_scores_, key=model.selection_scores_.get)
+    assert Choice(**model.selected_params_).label() == best
+    out = capsys.readouterr().out
+    assert "selection: 6 candidates" in out and f"chose {best}" in out
+    expected = model.student_.module_.encoder.encoding
+    assert expected == model.selected_params_["encoding"]
+
+
+def test_the_selected_settings_give_the_same_model_when_set_explicitly(digits):
+    X, y, forest = digits
+    auto = DistilledClassifier(forest, **SETTINGS).fit(X, y)
+    explicit = DistilledClassifier(forest, **{**SETTINGS, **auto.selected_params_})
+    explicit.fit(X, y)
+    assert explicit.selection_scores_ is None
+    np.testing.assert_allclose(
+        explicit.predict_proba(X), auto.predict_proba(X), atol=1e-6
+    )
+
+
+def test_few_labelled_rows_use_the_fallbacks(iris, iris_forest):
+    X, y = iris
+    assert len(y) < MIN_LABELLED_ROWS
+    model = DistilledClassifier(iris_forest, **SETTINGS).fit(X, y)
+    assert model.selection_scores_ is None
+    assert model.selected_params_ == {
+        "encoding": "standard",
+        "augment": None,
+        "soft_target_weight": 0.5,
+    }
+
+
+def test_a_user_grid_over_an_explicit_parameter_searches_the_rest(digits):
+    X, y, forest = digits
+    search = GridSearchCV(
+        DistilledClassifier(forest, **{**SETTINGS, "augment": None}),
+        {"encoding": ["standard", "piecewise_linear"]},
+        cv=2,
+    ).fit(X, y)
+    fitted = search.best_estimator_
+    assert fitted.selected_params_["encoding"] == search.best_params_["encoding"]
+    assert len(fitted.selection_scores_) == 2  # the weight alone was searched
