@@ -33,10 +33,9 @@ from sklearn.datasets import make_classification
 from skorch import NeuralNetClassifier
 
 from sklearn_kd import MLP, DistilledClassifier
-from sklearn_kd._encoding import InputEncoder
 from sklearn_kd._loss import DistillationLoss, loss_coefficients, pack_targets
 from sklearn_kd._probability import softmax
-from sklearn_kd._student import StudentModule
+from sklearn_kd._student import InputEncoder, StudentModule
 
 TEMPERATURE = 2.0
 SOFT_TARGET_WEIGHT = 0.7

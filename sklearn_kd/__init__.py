@@ -18,6 +18,7 @@ _LOCATIONS = {
     "SpecialistEnsembleClassifier": "._specialists",
     "StudentClassifier": "._export",
     "TeacherEnsemble": "._teacher_ensemble",
+    "load_student": "._export",
     "metrics": ".metrics",
 }
 

@@ -33,8 +33,8 @@ from ._categorical import (
     categorical_mask,
     teacher_categorical_mask,
 )
-from ._encoding import InputEncoder
 from ._fingerprint import remembered_fingerprint
+from ._inference import StudentInference, lean_rows
 from ._progress import Progress
 from ._selection import can_select, fixed_choice, select
 from ._shared_models import SharedFittedModels
@@ -45,7 +45,12 @@ from ._skorch_net import (
     RowTensors,
     with_label_targets,
 )
-from ._student import MLP, StudentModule, auto_hidden_layer_sizes, predict_logits
+from ._student import (
+    MLP,
+    InputEncoder,
+    StudentModule,
+    auto_hidden_layer_sizes,
+)
 from ._teacher import final_estimator
 from ._torch_state import seeded, torch_threads
 
@@ -564,9 +569,31 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
     # -- predict -----------------------------------------------------------------
 
     def _student_output(self, X):
-        X = self._validate_predict_data(X)
+        """The student's raw outputs (logits) for ``X``, validated as in fit."""
+        if not hasattr(self, "student_"):
+            check_is_fitted(self)
+        rows = None
+        if self.category_codes_ is None and not hasattr(self, "feature_names_in_"):
+            rows = lean_rows(X, self.n_features_in_, self.allow_nan_)
+        if rows is None:
+            rows = self._validate_predict_data(X)
         with torch_threads(self.n_threads):
-            return predict_logits(self.student_.module_, X, device=self.student_.device)
+            return self._inference().logits(rows)
+
+    def _inference(self):
+        """How the student is evaluated (see ``sklearn_kd._inference``); made on
+        first use, and kept out of pickles."""
+        module = self.student_.module_
+        inference = self.__dict__.get("_inference_cache")
+        if inference is None or inference.module is not module:
+            inference = StudentInference(module, self.student_.device)
+            self.__dict__["_inference_cache"] = inference
+        return inference
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_inference_cache", None)
+        return state
 
 
 def _run_teacher_stage(

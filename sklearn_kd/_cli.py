@@ -537,7 +537,7 @@ def _shorten(names, limit=8):
 def _write_outputs(student, outputs):
     """Write every output to a temporary file beside it, then move them all into
     place: a failure leaves no partial file, and no output without the others."""
-    from ._export import atomic_file
+    from ._files import atomic_file
 
     try:
         with contextlib.ExitStack() as stack:

@@ -1,9 +1,12 @@
-"""The student's input encoding, as tensor operations inside the network.
+"""The student's input encoding: its numbers, fitted on the training rows.
 
 Imputation of missing values (with a missing indicator), the encoding of numeric
-columns and the one-hot encoding of categorical columns live in an ``nn.Module``
-so that they travel with the network: through pickling, to the GPU, and into
-ONNX and numpy exports. Nothing runs in scikit-learn at prediction time.
+columns and the one-hot encoding of categorical columns are fitted here into an
+:class:`EncodingSpec` of numpy arrays. The student's network carries them as
+buffers of a torch module (``sklearn_kd._student.InputEncoder``), so that they
+travel with it through pickling, to the GPU and into ONNX; the numpy
+inference path evaluates the same encoding with :meth:`EncodingSpec.encode`.
+Nothing runs in scikit-learn at prediction time, and this module needs no torch.
 
 Numeric columns are encoded one of two ways (``encoding``):
 
@@ -20,13 +23,15 @@ Numeric columns are encoded one of two ways (``encoding``):
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
-from torch import nn
 
 from ._bin_edges import bin_edges
 
 MAX_CATEGORIES = 1024
 ENCODINGS = ("standard", "piecewise_linear")
+#: Fields holding column indices (the others hold floats).
+INDEX_FIELDS = frozenset(
+    {"numeric_column", "bin_column", "missing_column", "category_column"}
+)
 
 
 @dataclass
@@ -69,6 +74,42 @@ class EncodingSpec:
             for name, value in vars(self).items()
             if isinstance(value, np.ndarray)
         }
+
+    def encode(self, X):
+        """The encoded rows, in float32 as the network computes them.
+
+        ``X`` is a 2-D float32 array with the training columns.
+        """
+        parts = []
+        f = _float32_arrays(self)
+        if len(self.numeric_column):
+            values = X[:, self.numeric_column]
+            values = np.where(np.isnan(values), f["numeric_fill"], values)
+            parts.append((values - f["numeric_shift"]) / f["numeric_scale"])
+        if len(self.bin_column):
+            values = X[:, self.bin_column]
+            values = np.where(np.isnan(values), f["bin_fill"], values)
+            ratio = (values - f["bin_left"]) / f["bin_width"]
+            parts.append(np.minimum(np.maximum(ratio, f["bin_low"]), f["bin_high"]))
+        if len(self.missing_column):
+            parts.append(np.isnan(X[:, self.missing_column]).astype(np.float32))
+        if len(self.category_column):
+            one_hot = X[:, self.category_column] == f["category_value"]
+            parts.append(one_hot.astype(np.float32))
+        return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+
+
+def _float32_arrays(spec):
+    """The spec's float arrays in float32, computed once per spec."""
+    cached = spec.__dict__.get("_float32")
+    if cached is None:
+        cached = {
+            name: value.astype(np.float32)
+            for name, value in spec.arrays().items()
+            if name not in INDEX_FIELDS
+        }
+        spec.__dict__["_float32"] = cached
+    return cached
 
 
 def _column_means(values):
@@ -173,72 +214,3 @@ def encoding_spec(
         np.asarray(category_value, dtype=np.float64),
         encoding=encoding,
     )
-
-
-_INDEX_FIELDS = {"numeric_column", "bin_column", "missing_column", "category_column"}
-
-
-class InputEncoder(nn.Module):
-    """Encode raw feature rows into the network's input, with tensor operations.
-
-    Numeric columns are imputed with their training mean and encoded as the
-    ``encoding`` says (see :mod:`sklearn_kd._encoding`); columns that had
-    missing values in training get a 0/1 missing indicator; categorical columns
-    are one-hot encoded over the categories seen in training (unknown categories
-    encode as all zeros).
-
-    Build it from training data with :meth:`from_data`.
-
-    Parameters
-    ----------
-    spec : EncodingSpec
-        The encoding's numbers.
-    """
-
-    def __init__(self, spec):
-        super().__init__()
-        self.n_features = spec.n_features
-        self.encoding = spec.encoding
-        self.n_outputs = spec.n_outputs
-        for name, value in spec.arrays().items():
-            dtype = torch.long if name in _INDEX_FIELDS else torch.float32
-            self.register_buffer(name, torch.as_tensor(value, dtype=dtype))
-
-    @classmethod
-    def from_data(cls, X, **params):
-        """Fit the encoding on training rows ``X`` (see :func:`encoding_spec`)."""
-        return cls(encoding_spec(X, **params))
-
-    def spec(self):
-        """The encoding's numbers as an :class:`EncodingSpec` of numpy arrays."""
-        arrays = {
-            name: getattr(self, name)
-            .detach()
-            .cpu()
-            .numpy()
-            .astype(np.int64 if name in _INDEX_FIELDS else np.float64)
-            for name in EncodingSpec.__dataclass_fields__
-            if name not in ("n_features", "encoding")
-        }
-        return EncodingSpec(self.n_features, **arrays, encoding=self.encoding)
-
-    def forward(self, x):
-        parts = []
-        if len(self.numeric_column):
-            values = x[:, self.numeric_column]
-            values = torch.where(torch.isnan(values), self.numeric_fill, values)
-            parts.append((values - self.numeric_shift) / self.numeric_scale)
-        if len(self.bin_column):
-            values = x[:, self.bin_column]
-            values = torch.where(torch.isnan(values), self.bin_fill, values)
-            ratio = (values - self.bin_left) / self.bin_width
-            parts.append(
-                torch.minimum(torch.maximum(ratio, self.bin_low), self.bin_high)
-            )
-        if len(self.missing_column):
-            parts.append(torch.isnan(x[:, self.missing_column]).to(x.dtype))
-        if len(self.category_column):
-            parts.append(
-                (x[:, self.category_column] == self.category_value).to(x.dtype)
-            )
-        return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]

@@ -1,58 +1,56 @@
-"""StudentClassifier: a trained student on its own, ready to ship."""
+"""StudentClassifier: a trained student on its own, ready to ship.
 
-import contextlib
-import io
-import logging
-import os
-import tempfile
-import warnings
-from pathlib import Path
+It is made by ``export_student()`` (holding the torch module) or by
+:func:`load_student` (holding its numpy form, so that it predicts without
+torch). This module imports torch only where a torch module is used.
+"""
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import validate_data
 
+from ._files import atomic_file
+from ._inference import StudentInference, lean_rows
+from ._numpy_student import NumpyNetwork
 from ._probability import softmax
 from ._sklearn_compat import _check_feature_names
-from ._student import predict_logits, shift_logit_bias
+from ._student_file import read_student, write_student
 
 
-class _ProbabilityModule(torch.nn.Module):
-    """The student's module followed by a softmax, for export."""
-
-    def __init__(self, module):
-        super().__init__()
-        self.module = module
-
-    def forward(self, x):
-        return torch.softmax(self.module(x), dim=1)
+def _n_features(module):
+    if isinstance(module, NumpyNetwork):
+        return module.n_features_in
+    return module.encoder.n_features
 
 
 class StudentClassifier(ClassifierMixin, BaseEstimator):
     """A trained student network as a standalone scikit-learn classifier.
 
-    Made by :meth:`DistilledClassifier.export_student`. It holds the input
-    encoding (scaling, imputation, one-hot encoding), the network and the class
-    labels, and no reference to the teacher. It is already trained: ``fit`` only
-    returns it unchanged.
+    Made by :meth:`DistilledClassifier.export_student`, or loaded from the numpy
+    format by :func:`load_student`. It holds the input encoding (scaling,
+    piecewise-linear bins, imputation, one-hot encoding), the network and the
+    class labels, and no reference to the teacher. It is already trained:
+    ``fit`` only returns it unchanged. It checks its input as the estimator
+    that made it did: the number of columns, their names and order when it was
+    trained on a DataFrame, and the NaN and infinity rules.
 
-    Pickles (and joblib files) run code when they are loaded: load them only
-    from trusted sources. An ONNX file written by :meth:`to_onnx` holds no code
-    and is the safe format to exchange.
+    Three formats ship it (see the user guide's deployment page): a pickle
+    (needs torch to load; runs code when loaded, so load only trusted files),
+    the numpy format of :meth:`save` (needs numpy alone, holds no code) and
+    ONNX (:meth:`to_onnx`, holds no code).
 
     Parameters
     ----------
-    module : torch.nn.Module
-        The trained module, mapping raw feature rows to logits.
+    module : torch.nn.Module or NumpyNetwork
+        The trained module, mapping raw feature rows to logits, or its numpy
+        form (as :func:`load_student` builds it).
     classes : array-like of shape (n_classes,)
         Class labels, in the order of the module's outputs.
     feature_names : array-like of str, default=None
         Names of the input features, if known.
     category_codes : CategoryCodes, default=None
         The coding of non-numeric DataFrame columns learnt in training; when set,
-        ``predict`` and ``predict_proba`` take such a DataFrame as it is. The ONNX
-        graph takes the codes.
+        ``predict`` and ``predict_proba`` take such a DataFrame as it is.
     allow_nan : bool, default=True
         Whether rows may hold NaN (the network imputes it); when False, NaN is an
         error, as it was for the estimator that exported this student.
@@ -103,7 +101,7 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
 
     @property
     def n_features_in_(self):
-        return self.module.encoder.n_features
+        return _n_features(self.module)
 
     @property
     def feature_names_in_(self):
@@ -126,17 +124,35 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
         """
         return self
 
+    def _inference(self):
+        inference = self.__dict__.get("_inference_cache")
+        if inference is None or inference.module is not self.module:
+            device = "cpu"
+            if not isinstance(self.module, NumpyNetwork):
+                device = next(self.module.buffers()).device
+            inference = StudentInference(self.module, device)
+            self.__dict__["_inference_cache"] = inference
+        return inference
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_inference_cache", None)
+        return state
+
     def _logits(self, X):
-        _check_feature_names(self, X, reset=False)
-        if self.category_codes is not None:
-            self.category_codes.check_columns(X, type(self).__name__)
-            X = self.category_codes.encode(X)
-        finite = "allow-nan" if self.allow_nan else True
-        X = validate_data(
-            self, X, reset=False, dtype=np.float32, ensure_all_finite=finite
-        )
-        device = next(self.module.buffers()).device
-        return predict_logits(self.module, X, device=device)
+        rows = None
+        if self.category_codes is None and self.feature_names is None:
+            rows = lean_rows(X, self.n_features_in_, self.allow_nan)
+        if rows is None:
+            _check_feature_names(self, X, reset=False)
+            if self.category_codes is not None:
+                self.category_codes.check_columns(X, type(self).__name__)
+                X = self.category_codes.encode(X)
+            finite = "allow-nan" if self.allow_nan else True
+            rows = validate_data(
+                self, X, reset=False, dtype=np.float32, ensure_all_finite=finite
+            )
+        return self._inference().logits(rows)
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -162,7 +178,15 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self._logits(X), axis=1)]
+        logits = self._logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def _torch_module(self):
+        if isinstance(self.module, NumpyNetwork):
+            from ._student import module_from_numpy
+
+            return module_from_numpy(self.module)
+        return self.module
 
     def shift_logit_bias(self, class_label, shift):
         """Add ``shift`` to the logit of ``class_label``, in place.
@@ -180,19 +204,76 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : StudentClassifier
         """
-        shift_logit_bias(self.module, self.classes_, class_label, shift)
+        from ._student import class_index
+
+        position = class_index(self.classes_, class_label)
+        if isinstance(self.module, NumpyNetwork):
+            bias = self.module.logit_bias.copy()
+            bias[position] += shift
+            self.module = NumpyNetwork(
+                self.module.encoding, self.module.weights, self.module.biases, bias
+            )
+        else:
+            import torch
+
+            with torch.no_grad():
+                self.module.logit_bias[position] += shift
         return self
+
+    def save(self, path):
+        """Write the student in the numpy format: arrays plus a JSON description.
+
+        The file (one ``.npz``) holds no code and loads with numpy alone, through
+        :func:`load_student`. It needs the default MLP student; a custom
+        ``student`` module ships as a pickle or as ONNX. The file is written
+        beside ``path`` under a temporary name and moved into place once
+        complete.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the file (``.npz`` is customary; no suffix is added).
+
+        Returns
+        -------
+        path : str or path-like
+            The path written.
+        """
+        network = self.module
+        if not isinstance(network, NumpyNetwork):
+            network = NumpyNetwork.from_module(self.module)
+        if network is None:
+            raise TypeError(
+                f"save writes the default MLP student; this student's network is a "
+                f"{type(self.module.network).__name__}. Pickle it, or export it with "
+                "to_onnx."
+            )
+        with atomic_file(path) as temporary, open(temporary, "wb") as file:
+            write_student(
+                file,
+                network,
+                kind="classifier",
+                classes=self.classes_,
+                feature_names=self.feature_names,
+                category_codes=self.category_codes,
+                allow_nan=self.allow_nan,
+            )
+        return path
 
     def to_onnx(self, path):
         """Write the student, input encoding included, as one ONNX file.
 
-        The graph takes a float32 input ``X`` of shape ``(batch, n_features)``
-        with a dynamic batch size and returns ``probabilities`` of shape
-        ``(batch, n_classes)``; the class labels are ``classes_``. Weights are
-        stored inside the file. The file is written beside ``path`` under a
-        temporary name and moved into place once complete, so a failure leaves
-        neither a partial file nor a damaged older one. Needs the ``onnx`` extra
-        (``pip install "sklearn-kd[onnx]"``).
+        A student trained on numbers takes a float32 input ``X`` of shape
+        ``(batch, n_features)``; one trained on a DataFrame with string columns
+        takes one input per column, named after it, of shape ``(batch, 1)``
+        (strings for string columns, float32 for the others), and codes the
+        strings inside the graph. The output is ``probabilities`` of shape
+        ``(batch, n_classes)``, with a dynamic batch size. The class labels,
+        the expected columns and the category mapping are in the model's
+        ``metadata_props`` (keys in the user guide's deployment page). The file
+        is written beside ``path`` under a temporary name and moved into place
+        once complete. Needs the ``onnx`` extra (``pip install
+        "sklearn-kd[onnx]"``).
 
         Parameters
         ----------
@@ -204,66 +285,77 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
         path : str or path-like
             The path written.
         """
-        try:
-            import onnxscript  # noqa: F401
-        except ImportError as exc:
-            raise ImportError(
-                "ONNX export needs onnx and onnxscript: pip install 'sklearn-kd[onnx]'"
-            ) from exc
-        model = _ProbabilityModule(self.module).cpu().eval()
-        example = torch.zeros(2, self.n_features_in_)
-        batch = torch.export.Dim("batch")
-        with atomic_file(path) as temporary, quiet_onnx_exporter():
-            torch.onnx.export(
-                model,
-                (example,),
-                str(temporary),
-                input_names=["X"],
-                output_names=["probabilities"],
-                dynamic_shapes=({0: batch},),
-                external_data=False,
-                dynamo=True,
-                verbose=False,
-            )
-        return path
+        import torch
+
+        from ._onnx import export_onnx
+
+        return export_onnx(
+            path,
+            self._torch_module(),
+            n_features=self.n_features_in_,
+            kind="classifier",
+            classes=self.classes_,
+            feature_names=self.feature_names,
+            category_codes=self.category_codes,
+            output_name="probabilities",
+            output_transform=lambda logits: torch.softmax(logits, dim=1),
+        )
 
 
-@contextlib.contextmanager
-def atomic_file(path):
-    """Yield a temporary path beside ``path``; move it into place on success.
+def load_student(path):
+    """Load a student written by :meth:`StudentClassifier.save`.
 
-    The temporary file gets the permissions a new file would get; on an error it
-    is removed and ``path`` is left as it was.
+    Needs numpy alone (no torch), and runs no code from the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by ``save``.
+
+    Returns
+    -------
+    student : StudentClassifier
+        With ``predict_proba``, ``predict``, ``classes_``, ``feature_names_in_``
+        and the same input checks as the student that was saved.
+
+    Raises
+    ------
+    ValueError
+        The file is not a student file, is damaged, or was written in a newer
+        format version than this sklearn-kd reads.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn_kd import DistilledClassifier, load_student
+    >>> X, y = load_iris(return_X_y=True)
+    >>> teacher = LogisticRegression(max_iter=500).fit(X, y)
+    >>> student = DistilledClassifier(teacher, max_epochs=20, random_state=0)
+    >>> student = student.fit(X, y).export_student()
+    >>> path = os.path.join(tempfile.mkdtemp(), "student.npz")
+    >>> loaded = load_student(student.save(path))
+    >>> bool((loaded.predict(X) == student.predict(X)).all())
+    True
     """
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    network, meta = read_student(path)
+    if meta["kind"] != "classifier":
+        raise ValueError(f"{path} holds a {meta['kind']}, not a classifier.")
+    category_codes = None
+    if meta["category_codes"] is not None:
+        from ._categorical import CategoryCodes
+
+        category_codes = CategoryCodes(
+            {
+                column: np.asarray(values, dtype=object)
+                for column, values in meta["category_codes"].items()
+            }
+        )
+    return StudentClassifier(
+        network,
+        np.asarray(meta["classes"]),
+        feature_names=meta["feature_names"],
+        category_codes=category_codes,
+        allow_nan=meta["allow_nan"],
     )
-    os.close(descriptor)
-    try:
-        yield temporary
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's files are private
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
-
-
-@contextlib.contextmanager
-def quiet_onnx_exporter():
-    """Silence torch's ONNX exporter: its progress lines, logs and warnings."""
-    logger = logging.getLogger("torch.onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with (
-            warnings.catch_warnings(),
-            contextlib.redirect_stdout(io.StringIO()),
-            contextlib.redirect_stderr(io.StringIO()),
-        ):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)

@@ -4,6 +4,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._encoding import INDEX_FIELDS, EncodingSpec, encoding_spec
+
 
 class MLP(nn.Module):
     """A multi-layer perceptron with ReLU activations, the default student.
@@ -43,6 +45,72 @@ def auto_hidden_layer_sizes(n_inputs, n_classes):
     """
     width = int(np.clip(2 ** np.ceil(np.log2(4 * (n_inputs + n_classes))), 32, 256))
     return (width, width // 2)
+
+
+class InputEncoder(nn.Module):
+    """Encode raw feature rows into the network's input, with tensor operations.
+
+    Numeric columns are imputed with their training mean and encoded as the
+    ``encoding`` says (see ``sklearn_kd._encoding``); columns that had
+    missing values in training get a 0/1 missing indicator; categorical columns
+    are one-hot encoded over the categories seen in training (unknown categories
+    encode as all zeros).
+
+    Build it from training data with :meth:`from_data`.
+
+    Parameters
+    ----------
+    spec : EncodingSpec
+        The encoding's numbers.
+    """
+
+    def __init__(self, spec):
+        super().__init__()
+        self.n_features = spec.n_features
+        self.encoding = spec.encoding
+        self.n_outputs = spec.n_outputs
+        for name, value in spec.arrays().items():
+            dtype = torch.long if name in INDEX_FIELDS else torch.float32
+            self.register_buffer(name, torch.as_tensor(value, dtype=dtype))
+
+    @classmethod
+    def from_data(cls, X, **params):
+        """Fit the encoding on training rows ``X`` (see :func:`encoding_spec`)."""
+        return cls(encoding_spec(X, **params))
+
+    def spec(self):
+        """The encoding's numbers as an :class:`EncodingSpec` of numpy arrays."""
+        arrays = {
+            name: getattr(self, name)
+            .detach()
+            .cpu()
+            .numpy()
+            .astype(np.int64 if name in INDEX_FIELDS else np.float64)
+            for name in EncodingSpec.__dataclass_fields__
+            if name not in ("n_features", "encoding")
+        }
+        return EncodingSpec(self.n_features, **arrays, encoding=self.encoding)
+
+    def forward(self, x):
+        parts = []
+        if len(self.numeric_column):
+            values = x[:, self.numeric_column]
+            values = torch.where(torch.isnan(values), self.numeric_fill, values)
+            parts.append((values - self.numeric_shift) / self.numeric_scale)
+        if len(self.bin_column):
+            values = x[:, self.bin_column]
+            values = torch.where(torch.isnan(values), self.bin_fill, values)
+            ratio = (values - self.bin_left) / self.bin_width
+            parts.append(
+                torch.minimum(torch.maximum(ratio, self.bin_low), self.bin_high)
+            )
+        if len(self.missing_column):
+            parts.append(torch.isnan(x[:, self.missing_column]).to(x.dtype))
+        if len(self.category_column):
+            parts.append(
+                (x[:, self.category_column] == self.category_value).to(x.dtype)
+            )
+        return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
 
 
 class StudentModule(nn.Module):
@@ -93,3 +161,20 @@ def shift_logit_bias(module, classes, class_label, shift):
     """Add ``shift`` to ``module``'s logit bias for ``class_label``, in place."""
     with torch.no_grad():
         module.logit_bias[class_index(classes, class_label)] += shift
+
+
+def module_from_numpy(network):
+    """A torch ``StudentModule`` equal to the numpy form ``network``."""
+    hidden = tuple(weight.shape[1] for weight in network.weights[:-1])
+    mlp = MLP(network.encoding.n_outputs, network.n_outputs, hidden_layer_sizes=hidden)
+    linears = [layer for layer in mlp.layers if isinstance(layer, nn.Linear)]
+    with torch.no_grad():
+        for linear, weight, bias in zip(
+            linears, network.weights, network.biases, strict=True
+        ):
+            linear.weight.copy_(torch.from_numpy(weight.T.copy()))
+            linear.bias.copy_(torch.from_numpy(bias.copy()))
+    module = StudentModule(InputEncoder(network.encoding), mlp, network.n_outputs)
+    with torch.no_grad():
+        module.logit_bias.copy_(torch.from_numpy(network.logit_bias.copy()))
+    return module.eval()

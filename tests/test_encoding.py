@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_kd._encoding import InputEncoder, encoding_spec
+from sklearn_kd._encoding import encoding_spec
+from sklearn_kd._student import InputEncoder
 
 
 def encode(encoder, X):

@@ -1,0 +1,113 @@
+"""A trained student as numpy arrays: the same encoder and layers, without torch.
+
+For one row, or a few, a torch call costs far more than the network's
+arithmetic: tensor conversion, dispatch and the encoder's small operations. A
+:class:`NumpyNetwork` evaluates the same encoding and dense layers with numpy in
+float32, as torch does, within about ``1e-6``. It is what the torch-free file
+format holds, and the path the estimators take for small batches on a CPU.
+Custom student modules that are not the default MLP cannot be expressed here
+and keep the torch path.
+"""
+
+import numpy as np
+
+from ._encoding import EncodingSpec
+
+
+class NumpyNetwork:
+    """Encoder, dense ReLU layers and a logit bias, as numpy arrays.
+
+    Parameters
+    ----------
+    encoding : EncodingSpec
+        The input encoding.
+    weights, biases : list of ndarray
+        Each dense layer's ``(n_in, n_out)`` weight and ``(n_out,)`` bias, in
+        order; ReLU between them.
+    logit_bias : ndarray of shape (n_outputs,)
+        Added to the last layer's output.
+    """
+
+    def __init__(self, encoding, weights, biases, logit_bias):
+        self.encoding = encoding
+        self.weights = [np.ascontiguousarray(w, dtype=np.float32) for w in weights]
+        self.biases = [np.asarray(b, dtype=np.float32) for b in biases]
+        self.logit_bias = np.asarray(logit_bias, dtype=np.float32)
+        self._last_bias = self.biases[-1] + self.logit_bias
+
+    @classmethod
+    def from_module(cls, module):
+        """The numpy form of a trained ``StudentModule``, or None.
+
+        None when the network is not a stack of ``Linear`` layers with ReLU (and
+        dropout, a no-op at prediction time) between them.
+        """
+        layers = getattr(getattr(module, "network", None), "layers", None)
+        if layers is None or type(module.network).__name__ != "MLP":
+            return None
+        weights, biases = [], []
+        for layer in layers:
+            kind = type(layer).__name__
+            if kind == "Linear":
+                weights.append(layer.weight.detach().cpu().numpy().T)
+                biases.append(layer.bias.detach().cpu().numpy())
+            elif kind not in ("ReLU", "Dropout"):
+                return None
+        return cls(
+            module.encoder.spec(),
+            weights,
+            biases,
+            module.logit_bias.detach().cpu().numpy(),
+        )
+
+    @property
+    def n_features_in(self):
+        return self.encoding.n_features
+
+    @property
+    def n_outputs(self):
+        return len(self.logit_bias)
+
+    def __call__(self, X):
+        """Logits (float32) for the float32 rows ``X``."""
+        hidden = self.encoding.encode(X)
+        last = len(self.weights) - 1
+        for position, (weight, bias) in enumerate(
+            zip(self.weights, self.biases, strict=True)
+        ):
+            if position == last:
+                return hidden @ weight + self._last_bias
+            hidden = hidden @ weight
+            hidden += bias
+            np.maximum(hidden, 0, out=hidden)
+        raise AssertionError("a network has at least one layer")
+
+    def arrays(self):
+        """Every array, by a stable name (for saving)."""
+        arrays = {f"encoding/{k}": v for k, v in self.encoding.arrays().items()}
+        for position, (weight, bias) in enumerate(
+            zip(self.weights, self.biases, strict=True)
+        ):
+            arrays[f"layer{position}/weight"] = weight
+            arrays[f"layer{position}/bias"] = bias
+        arrays["logit_bias"] = self.logit_bias
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays, n_features, encoding, n_layers):
+        """Rebuild from :meth:`arrays` (see ``sklearn_kd._student_file``)."""
+        spec = EncodingSpec(
+            n_features,
+            **{
+                name: np.asarray(arrays[f"encoding/{name}"])
+                for name in EncodingSpec.__dataclass_fields__
+                if name not in ("n_features", "encoding")
+            },
+            encoding=encoding,
+        )
+        return cls(
+            spec,
+            [arrays[f"layer{i}/weight"] for i in range(n_layers)],
+            [arrays[f"layer{i}/bias"] for i in range(n_layers)],
+            arrays["logit_bias"],
+        )
