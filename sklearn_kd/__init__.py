@@ -14,9 +14,11 @@ __version__ = "0.1.0"
 # Public name -> the private module defining it.
 _LOCATIONS = {
     "DistilledClassifier": "._classifier",
+    "DistilledRegressor": "._regressor",
     "MLP": "._student",
     "SpecialistEnsembleClassifier": "._specialists",
     "StudentClassifier": "._export",
+    "StudentRegressor": "._export",
     "TeacherEnsemble": "._teacher_ensemble",
     "load_student": "._export",
     "metrics": ".metrics",

@@ -22,7 +22,7 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier, is_regressor
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
@@ -35,6 +35,7 @@ from ._categorical import (
 )
 from ._fingerprint import remembered_fingerprint
 from ._inference import StudentInference, lean_rows
+from ._munge import munge
 from ._progress import Progress
 from ._selection import can_select, fixed_choice, select
 from ._shared_models import SharedFittedModels
@@ -51,7 +52,7 @@ from ._student import (
     StudentModule,
     auto_hidden_layer_sizes,
 )
-from ._teacher import final_estimator
+from ._teacher import final_estimator, is_fitted, teacher_name
 from ._torch_state import seeded, torch_threads
 
 NESTED_PREFIXES = ("student__", "optimizer__", "callbacks__")
@@ -174,13 +175,18 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
 
     Subclasses define ``_validate_targets``, ``_teacher_stage``,
     ``_transfer_set``, ``_coefficients``, ``_packed_targets``, ``_n_outputs``,
+    ``_output_affine``, ``_scoring_targets``, ``_validation_loss``,
     ``_criterion``, ``_net_class``, ``_net_params`` and
     ``_set_task_attributes``.
     """
 
     _shared_model_params = ("teacher",)
+    #: "classifier" or "regressor".
+    _task = "classifier"
     #: The name a custom student's output size is passed under.
     _output_argument = "n_classes"
+    #: Whether the selection's hold-out keeps each class's share.
+    _stratify = True
 
     # -- parameters ------------------------------------------------------------
 
@@ -247,7 +253,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             stage = self._teacher_stage(data, rng, progress)
             transfer = self._transfer_set(data, stage)
             has_teacher = stage.logits is not None
-            n_labelled = int(transfer.labelled[: transfer.n_real].sum())
+            n_labelled = int(data.labelled.sum())
             choice, scores = fixed_choice(self, has_teacher), None
             if can_select(self, n_labelled, has_teacher):
                 choice, scores = select(self, transfer, data, stage, seed, progress)
@@ -423,6 +429,77 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             n_jobs=self.n_jobs,
         )
 
+    def _checked_teacher(self, data):
+        teacher = self.teacher
+        name = type(self).__name__
+        if teacher is None:
+            raise ValueError(
+                f"{name} needs a teacher: pass a fitted or unfitted {self._task}, or "
+                "set soft_target_weight=0 to train on labels alone."
+            )
+        mixed_up = (
+            is_classifier(teacher)
+            if self._task == "regressor"
+            else is_regressor(teacher)
+        )
+        if mixed_up:
+            other = "classifier" if self._task == "regressor" else "regressor"
+            sibling = (
+                "DistilledClassifier" if other == "classifier" else "DistilledRegressor"
+            )
+            raise ValueError(
+                f"The teacher {teacher_name(teacher)} is a {other}: {name} distils "
+                f"{self._task}s; use {sibling}."
+            )
+        expected = (
+            getattr(teacher, "n_features_in_", None) if is_fitted(teacher) else None
+        )
+        if expected is not None and expected != data.X.shape[1]:
+            raise ValueError(
+                f"X has {data.X.shape[1]} features, but the fitted teacher "
+                f"{teacher_name(teacher)} expects {expected}."
+            )
+        return teacher
+
+    def _synthetic_rows(self, data, rng, progress):
+        """MUNGE rows as the teacher and the student read them, and their sources.
+
+        They are made for ``augment="munge"``, and for ``augment="auto"`` when the
+        automatic selection will run (MUNGE is then one of its candidates).
+
+        Returns
+        -------
+        synthetic : tuple (X_teacher, X_student, source_row) or None
+        """
+        wanted = self.augment == "munge" or (
+            self.augment == "auto"
+            and can_select(self, int(data.labelled.sum()), has_teacher=True)
+        )
+        if not wanted:
+            return None
+        with progress.stage("MUNGE") as said:
+            X_synthetic = self._munge(data, rng)
+            said.append(f"{len(X_synthetic)} synthetic rows")
+        source = np.repeat(np.arange(len(data.X)), self.augment_factor)
+        X_teacher = X_synthetic
+        if hasattr(data.X_teacher, "columns"):
+            import pandas as pd
+
+            X_teacher = pd.DataFrame(X_synthetic, columns=data.X_teacher.columns)
+            if data.category_codes is not None:
+                X_teacher = data.category_codes.decode(X_teacher)
+        return X_teacher, X_synthetic, source
+
+    def _munge(self, data, rng):
+        return munge(
+            data.X,
+            n_samples_per_row=self.augment_factor,
+            swap_probability=self.munge_swap_probability,
+            spread=self.munge_spread,
+            categorical_features=data.categorical,
+            random_state=rng,
+        )
+
     # -- student -----------------------------------------------------------------
 
     def _check_trainable(self, transfer, train_rows, soft_target_weight):
@@ -465,13 +542,14 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             n_features_in=n_inputs, **{self._output_argument: n_outputs}, **params
         )
 
-    def _callbacks(self):
+    def _callbacks(self, stage):
+        extractor = self._scoring_targets(stage)
         callbacks = []
         for item in copy.deepcopy(self.callbacks or []):
             if isinstance(item, tuple):
-                callbacks.append((item[0], with_label_targets(item[1])))
+                callbacks.append((item[0], with_label_targets(item[1], extractor)))
             else:
-                callbacks.append(with_label_targets(item))
+                callbacks.append(with_label_targets(item, extractor))
         if self.early_stopping:
             from skorch.callbacks import EarlyStopping
 
@@ -526,7 +604,10 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         with seeded(seed), torch_threads(self.n_threads):
             generator = torch.Generator().manual_seed(seed)
             module = StudentModule(
-                encoder, self._network(encoder.n_outputs, n_outputs), n_outputs
+                encoder,
+                self._network(encoder.n_outputs, n_outputs),
+                n_outputs,
+                *self._output_affine(stage),
             )
             net = self._net_class(
                 module=module,
@@ -536,11 +617,11 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                 max_epochs=max_epochs or self.max_epochs,
                 batch_size=self.batch_size,
                 train_split=split,
-                callbacks=[] if candidate else self._callbacks(),
+                callbacks=[] if candidate else self._callbacks(stage),
                 device=device,
                 verbose=0 if candidate else int(self.verbose >= 2),
                 generator=generator,
-                **self._net_params(n_outputs, w),
+                **self._net_params(stage, w),
                 **{
                     f"optimizer__{key}": value
                     for key, value in self._nested_params("optimizer__").items()

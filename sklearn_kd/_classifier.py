@@ -6,29 +6,29 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import ClassifierMixin, is_regressor
+from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import BaseDistiller
+from ._docstrings import fill_docstring
 from ._encoding import ENCODINGS
 from ._export import StudentClassifier
 from ._loss import DistillationLoss, loss_coefficients, pack_targets
-from ._munge import munge
 from ._probability import calibrated_log_loss, centred_logits, softmax
-from ._selection import can_select
 from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
-from ._skorch_net import StudentNet
+from ._skorch_net import StudentNet, scored_labels
 from ._soft_targets import (
     SOFT_TARGET_SOURCES,
     cross_fit_folds,
     resolve_source,
-    teacher_logits,
+    teacher_outputs,
     teacher_refusals,
     warn_if_weights_not_passed,
 )
 from ._student import shift_logit_bias
 from ._teacher import (
+    ClassifierReading,
     aligned_logits,
     check_teacher_output,
     is_fitted,
@@ -92,6 +92,7 @@ class ClassifierStage:
     teacher: object
 
 
+@fill_docstring("classifier")
 class DistilledClassifier(ClassifierMixin, BaseDistiller):
     """Distil a teacher classifier into a small neural network student.
 
@@ -164,88 +165,8 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         ``loss="kl"``, so classes the teacher rules out stay ruled out at any
         temperature and temperature softens only the ranking of the classes it
         gives mass to; ``1e-6`` for ``loss="mse"``, which needs finite logits.
-    augment : {"auto", "munge"} or None, default="auto"
-        ``"munge"`` adds synthetic rows (Bucila et al., 2006), labelled by the
-        teacher's soft targets only; each synthetic row has the ``sample_weight``
-        of the row it was made from. ``"auto"``: ``fit`` chooses between
-        ``"munge"`` and ``None`` (see Notes).
-    augment_factor : int, default=5
-        Synthetic rows per real row with ``augment="munge"``.
-    munge_swap_probability : float, default=0.5
-        MUNGE's probability of taking an attribute from the nearest neighbour.
-    munge_spread : float, default=1.0
-        MUNGE's ``s``: continuous values are drawn with standard deviation
-        ``|a - b| / s`` around the neighbour's value.
-    categorical_features : array-like of int or bool, default=None
-        Categorical columns (indices or a boolean mask, as in
-        ``HistGradientBoostingClassifier``), integer-coded. The student one-hot
-        encodes them inside the network; MUNGE swaps them as values. ``None``
-        takes them from the teacher where it declares them: a histogram
-        gradient boosting model's categorical features, or the columns a teacher
-        pipeline one-hot, ordinal or target encodes; elsewhere integer codes
-        are read as numbers, so name them here (``[]`` turns the detection off).
-        A DataFrame's non-numeric and ``category`` columns are always
-        categorical.
-    student : subclass of torch.nn.Module, default=None
-        The student's network, constructed as ``student(n_features_in=...,
-        n_classes=..., **student__params)`` where ``n_features_in`` is the width
-        of the encoded input. Its own arguments are set as ``student__name=value``
-        (in the constructor, ``set_params`` or a grid), and checked against its
-        signature before any work. ``None`` builds an :class:`~sklearn_kd.MLP`
-        with ``hidden_layer_sizes`` (its other arguments, such as
-        ``student__dropout``, are nested parameters too).
-    hidden_layer_sizes : "auto" or tuple of int, default="auto"
-        Hidden layers of the default MLP student, positive integers; the one way
-        to set them (``student__hidden_layer_sizes`` is an error), and an error
-        with a custom ``student``. ``"auto"``: ``(w, w // 2)`` with ``w`` the
-        power of two at or above ``4 * (n_inputs + n_classes)``, clipped to
-        ``[32, 256]``.
-    max_epochs : int, default=50
-        Training epochs (an upper bound with ``early_stopping``).
-    batch_size : int, default=256
-        Rows per mini-batch.
-    lr : float, default=1e-3
-        Learning rate of ``optimizer``.
-    optimizer : torch optimizer class, default=torch.optim.Adam
-        Its other arguments are set as ``optimizer__name=value``.
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks, alone or as ``(name, callback)`` tuples (copied
-        before use, so the given ones stay as they are). A named callback's
-        parameters are nested parameters, ``callbacks__name__param``, so they can
-        be grid-searched. Scoring callbacks (``EpochScoring``, ``BatchScoring``)
-        score against each row's class: its label, or the teacher's class for an
-        unlabelled row. ``Checkpoint`` monitors ``valid_loss_best`` by default,
-        which exists only with ``early_stopping=True``; otherwise give it
-        ``monitor="train_loss_best"``.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows and stop once the validation
-        loss has not improved for ``n_iter_no_change`` epochs, keeping the best
-        weights. Only real rows validate: synthetic (MUNGE) rows never do, and
-        those made from a held-out row are not trained on either. At least one
-        row must be left to train on.
-    validation_fraction : float, default=0.1
-        Share of the real rows held out for early stopping.
-    n_iter_no_change : int, default=10
-        Patience of early stopping, in epochs.
-    device : {"cpu", "cuda", "auto"} or str, default="cpu"
-        Where the student trains; ``"auto"`` uses a GPU when there is one. A model
-        trained on a GPU predicts on a CPU after unpickling.
-    encoding : {"auto", "standard", "piecewise_linear"}, default="auto"
-        How the student's network reads each numeric column (the teacher always
-        sees the raw ``X``). ``"standard"``: the value itself, standardised as
-        ``scaling`` says. ``"piecewise_linear"``: the piecewise-linear encoding
-        of Gorishniy et al. (2022) over ``n_bins`` bins, whose edges are
-        quantiles of the teacher's split thresholds when the teacher is a tree
-        ensemble on the raw columns, else quantiles of the training rows; it
-        often lets a student match a forest where trees are far ahead of a
-        plain MLP, and costs accuracy on smooth data. ``"auto"``: chosen by
-        ``fit`` (see Notes). Categorical columns are one-hot encoded and missing
-        values get an indicator either way.
-    n_bins : int, default=32
-        The most piecewise-linear bins per numeric column.
-    scaling : {"standard"} or None, default="standard"
-        Standardisation of numeric columns under ``encoding="standard"``;
-        piecewise-linear bins are already on a common scale, and ignore it.
+    [[augmentation]]
+    [[student]]
     response_method : {"auto", "predict_proba", "decision_function"}, default="auto"
         The teacher output read as logits. ``"auto"`` uses ``decision_function``
         for models whose decision function is a true per-class logit (logistic
@@ -254,30 +175,7 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         ``CrossEntropyLoss``/``BCEWithLogitsLoss`` criterion, the log of it for
         the default ``NLLLoss``, which outputs probabilities), else
         ``predict_proba``, else ``decision_function``.
-    teacher_batch_size : int, default=10000
-        The most rows sent to the teacher in one call.
-    memory : str, joblib.Memory or None, default=None
-        Cache of the teacher stage (teacher outputs, and teachers fitted here),
-        keyed by the teacher's content and the data, as in
-        ``Pipeline(memory=...)``. A grid search over the student's settings then
-        queries the teacher once per fold. The key holds the teacher's content,
-        the rows, labels, sample weights, synthetic rows, the soft-target source
-        and the cross-fit folds, nothing else: with ``random_state=None`` a grid
-        search still hits it, except where cross-fit folds or MUNGE rows are
-        drawn anew in each fit (set ``random_state`` then).
-    n_jobs : int, default=None
-        Parallel jobs for fitting cross-fit teachers and querying the teacher
-        (``None`` means 1); they run on joblib's configured backend.
-    n_threads : int, default=None
-        Torch intra-op threads while the student trains and predicts (restored
-        afterwards); ``None`` leaves torch's setting. Small students rarely gain
-        from several threads, and on a busy machine ``n_threads=1`` can train
-        several times faster. Grid-search workers already run one thread each.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the student's initialisation and shuffling, the folds and MUNGE.
-    verbose : int, default=0
-        ``0`` silent; ``1`` a progress bar over epochs (needs ``tqdm``); ``2``
-        skorch's table of epochs.
+    [[running]]
     **kwargs
         Nested parameters ``student__name``, ``optimizer__name`` and
         ``callbacks__name__param``.
@@ -291,46 +189,13 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         ``soft_target_weight=0`` and the teacher was not fitted.
     soft_targets_ : str or None
         The soft-target source used (``"auto"`` resolved).
-    selected_params_ : dict
-        The ``encoding``, ``augment`` and ``soft_target_weight`` the student was
-        trained with: chosen by ``fit`` where they were ``"auto"``.
-    selection_scores_ : dict or None
-        Each candidate's held-out score (lower is better) when ``fit`` chose
-        between candidates; None when nothing was searched.
-    student_ : StudentNet
-        The trained skorch net; ``student_.module_`` is the PyTorch module
-        (input encoding, network and logit bias) and ``student_.history`` its
-        training history.
-    category_codes_ : CategoryCodes or None
-        The integer coding of a DataFrame's string columns, learnt in ``fit``.
-    allow_nan_ : bool
-        Whether ``predict`` accepts NaN: when ``fit`` saw NaN, or the teacher is
-        known to accept it (the student imputes either way).
+    [[fitted_state]]
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` has string column names.
 
-    Notes
-    -----
-    **Automatic selection.** Each of ``encoding``, ``augment`` and
-    ``soft_target_weight`` left at ``"auto"`` is chosen by ``fit`` on the
-    training rows: the teacher is fitted and queried once and the MUNGE rows
-    made once; a stratified 20% of the labelled rows is held out (with the
-    synthetic rows made from them); every candidate, from the product of both
-    encodings, MUNGE or not, and ``w`` in ``{0, 0.5}`` (the label-only student
-    of each encoding is always one, so a teacher worse than its student cannot
-    drag the default below training on labels alone), trains on the other rows
-    for half of ``max_epochs`` on at most 5,000 real rows; the one with the
-    lowest weighted log loss on the held-out rows, at the temperature that
-    suits its logits best, is trained again on all rows. ``selected_params_``
-    and ``selection_scores_`` record the outcome (``verbose=1`` prints it).
-    Explicit values are never searched, so a grid search over them is not
-    doubled. With fewer than 500 labelled rows nothing is searched and the
-    fallbacks are ``encoding="standard"``, ``augment=None`` and
-    ``soft_target_weight=0.5``. A fitted teacher has seen the held-out rows'
-    labels, which favours the distilled candidates somewhat; an unfitted one
-    (fitted here, out-of-bag or cross-fitted) does not.
+    [[selection_notes]]
 
     See Also
     --------
@@ -593,91 +458,29 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         eps = _AUTO_EPS[self.loss] if self.proba_eps == "auto" else self.proba_eps
         with teacher_refusals(teacher, data.has_nan), progress.stage("teacher") as said:
             result = self._cached(
-                teacher_logits,
+                teacher_outputs,
                 teacher,
                 X=data.X_teacher,
                 y=data.y,
                 labelled=data.labelled,
                 X_synthetic=None if synthetic is None else synthetic[0],
                 source=source,
-                method=method,
+                reading=ClassifierReading(method, eps),
                 folds=folds,
                 sample_weight=data.sample_weight,
-                eps=eps,
             )
             action = "queried" if fitted else f"fitted ({result.source}) and queried"
             n_rows = len(data.y) + (0 if synthetic is None else len(synthetic[2]))
             said.append(f"{teacher_name(teacher)} {action} on {n_rows} rows")
         classes = self._check_classes(result.classes, y_labelled, from_teacher=True)
         if synthetic is not None:
-            synthetic = (synthetic[1], result.synthetic_logits, synthetic[2])
+            synthetic = (synthetic[1], result.synthetic, synthetic[2])
         return ClassifierStage(
             classes,
-            result.logits,
+            result.outputs,
             synthetic,
             result.source,
             result.fitted_teacher or teacher,
-        )
-
-    def _checked_teacher(self, data):
-        teacher = self.teacher
-        if teacher is None:
-            raise ValueError(
-                "DistilledClassifier needs a teacher: pass a fitted or unfitted "
-                "classifier, or set soft_target_weight=0 to train on labels alone."
-            )
-        if is_regressor(teacher):
-            raise ValueError(
-                f"The teacher {teacher_name(teacher)} is a regressor: "
-                "DistilledClassifier distils classifiers; use DistilledRegressor."
-            )
-        expected = (
-            getattr(teacher, "n_features_in_", None) if is_fitted(teacher) else None
-        )
-        if expected is not None and expected != data.X.shape[1]:
-            raise ValueError(
-                f"X has {data.X.shape[1]} features, but the fitted teacher "
-                f"{teacher_name(teacher)} expects {expected}."
-            )
-        return teacher
-
-    def _synthetic_rows(self, data, rng, progress):
-        """MUNGE rows as the teacher and the student read them, and their sources.
-
-        They are made for ``augment="munge"``, and for ``augment="auto"`` when the
-        automatic selection will run (MUNGE is then one of its candidates).
-
-        Returns
-        -------
-        synthetic : tuple (X_teacher, X_student, source_row) or None
-        """
-        wanted = self.augment == "munge" or (
-            self.augment == "auto"
-            and can_select(self, int(data.labelled.sum()), has_teacher=True)
-        )
-        if not wanted:
-            return None
-        with progress.stage("MUNGE") as said:
-            X_synthetic = self._munge(data, rng)
-            said.append(f"{len(X_synthetic)} synthetic rows")
-        source = np.repeat(np.arange(len(data.X)), self.augment_factor)
-        X_teacher = X_synthetic
-        if hasattr(data.X_teacher, "columns"):
-            import pandas as pd
-
-            X_teacher = pd.DataFrame(X_synthetic, columns=data.X_teacher.columns)
-            if data.category_codes is not None:
-                X_teacher = data.category_codes.decode(X_teacher)
-        return X_teacher, X_synthetic, source
-
-    def _munge(self, data, rng):
-        return munge(
-            data.X,
-            n_samples_per_row=self.augment_factor,
-            swap_probability=self.munge_swap_probability,
-            spread=self.munge_spread,
-            categorical_features=data.categorical,
-            random_state=rng,
         )
 
     def _transfer_set(self, data, stage):
@@ -709,7 +512,13 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
     def _n_outputs(self, stage):
         return len(stage.classes)
 
-    def _validation_loss(self, output, labels, sample_weight, n_outputs):
+    def _output_affine(self, stage):
+        return None, None  # unit scale, zero logit bias
+
+    def _scoring_targets(self, stage):
+        return scored_labels
+
+    def _validation_loss(self, output, labels, sample_weight, stage):
         """Held-out score of a candidate (lower is better).
 
         The weighted log loss of the student's logits ``z`` at the temperature
@@ -719,7 +528,8 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         """
         return calibrated_log_loss(output, labels, sample_weight)
 
-    def _net_params(self, n_outputs, soft_target_weight):
+    def _net_params(self, stage, soft_target_weight):
+        n_outputs = len(stage.classes)
         return {
             "criterion__temperature": self.temperature,
             "criterion__loss": self.loss,

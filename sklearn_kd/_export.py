@@ -1,4 +1,4 @@
-"""StudentClassifier: a trained student on its own, ready to ship.
+"""StudentClassifier and StudentRegressor: a trained student on its own, to ship.
 
 It is made by ``export_student()`` (holding the torch module) or by
 :func:`load_student` (holding its numpy form, so that it predicts without
@@ -6,7 +6,7 @@ torch). This module imports torch only where a torch module is used.
 """
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import validate_data
 
 from ._files import atomic_file
@@ -23,7 +23,162 @@ def _n_features(module):
     return module.encoder.n_features
 
 
-class StudentClassifier(ClassifierMixin, BaseEstimator):
+class _ExportedStudent(BaseEstimator):
+    """What the exported classifier and regressor share: input checks, the
+    numpy or torch evaluation, the numpy file and ONNX."""
+
+    _kind = None
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    @property
+    def n_features_in_(self):
+        return _n_features(self.module)
+
+    @property
+    def feature_names_in_(self):
+        if self.feature_names is None:
+            raise AttributeError(
+                f"{type(self).__name__} was exported without feature names."
+            )
+        return np.asarray(self.feature_names, dtype=object)
+
+    def fit(self, X=None, y=None):
+        """Return the student unchanged: it is already trained.
+
+        Parameters
+        ----------
+        X, y : ignored
+
+        Returns
+        -------
+        self
+        """
+        return self
+
+    def _inference(self):
+        inference = self.__dict__.get("_inference_cache")
+        if inference is None or inference.module is not self.module:
+            device = "cpu"
+            if not isinstance(self.module, NumpyNetwork):
+                device = next(self.module.buffers()).device
+            inference = StudentInference(self.module, device)
+            self.__dict__["_inference_cache"] = inference
+        return inference
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_inference_cache", None)
+        return state
+
+    def _outputs(self, X):
+        """The network's raw outputs for ``X``, checked as in training."""
+        rows = None
+        if self.category_codes is None and self.feature_names is None:
+            rows = lean_rows(X, self.n_features_in_, self.allow_nan)
+        if rows is None:
+            _check_feature_names(self, X, reset=False)
+            if self.category_codes is not None:
+                self.category_codes.check_columns(X, type(self).__name__)
+                X = self.category_codes.encode(X)
+            finite = "allow-nan" if self.allow_nan else True
+            rows = validate_data(
+                self, X, reset=False, dtype=np.float32, ensure_all_finite=finite
+            )
+        return self._inference().logits(rows)
+
+    def _torch_module(self):
+        if isinstance(self.module, NumpyNetwork):
+            from ._student import module_from_numpy
+
+            return module_from_numpy(self.module)
+        return self.module
+
+    def _file_description(self):
+        """What :meth:`save` records beside the arrays."""
+        return {"feature_names": self.feature_names, "classes": None}
+
+    def save(self, path):
+        """Write the student in the numpy format: arrays plus a JSON description.
+
+        The file (one ``.npz``) holds no code and loads with numpy alone, through
+        :func:`load_student`. It needs the default MLP student; a custom
+        ``student`` module ships as a pickle or as ONNX. The file is written
+        beside ``path`` under a temporary name and moved into place once
+        complete.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the file (``.npz`` is customary; no suffix is added).
+
+        Returns
+        -------
+        path : str or path-like
+            The path written.
+        """
+        network = self.module
+        if not isinstance(network, NumpyNetwork):
+            network = NumpyNetwork.from_module(self.module)
+        if network is None:
+            raise TypeError(
+                f"save writes the default MLP student; this student's network is a "
+                f"{type(self.module.network).__name__}. Pickle it, or export it with "
+                "to_onnx."
+            )
+        with atomic_file(path) as temporary, open(temporary, "wb") as file:
+            write_student(
+                file,
+                network,
+                kind=self._kind,
+                category_codes=self.category_codes,
+                allow_nan=self.allow_nan,
+                **self._file_description(),
+            )
+        return path
+
+    def _export_onnx(self, path, output_name, output_transform, classes=None):
+        from ._onnx import export_onnx
+
+        return export_onnx(
+            path,
+            self._torch_module(),
+            n_features=self.n_features_in_,
+            kind=self._kind,
+            classes=classes,
+            feature_names=self.feature_names,
+            category_codes=self.category_codes,
+            output_name=output_name,
+            output_transform=output_transform,
+        )
+
+
+_ONNX_DOC = """
+
+        A student trained on numbers takes a float32 input ``X`` of shape
+        ``(batch, n_features)``; one trained on a DataFrame with string columns
+        takes one input per column, named after it, of shape ``(batch, 1)``
+        (strings for string columns, float32 for the others), and codes the
+        strings inside the graph. The batch size is dynamic. The expected columns
+        and the category mapping are in the model's ``metadata_props`` (keys in
+        the user guide's deployment page). The file is written beside ``path``
+        under a temporary name and moved into place once complete. Needs the
+        ``onnx`` extra (``pip install "sklearn-kd[onnx]"``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the ``.onnx`` file.
+
+        Returns
+        -------
+        path : str or path-like
+            The path written.
+        """
+
+
+class StudentClassifier(ClassifierMixin, _ExportedStudent):
     """A trained student network as a standalone scikit-learn classifier.
 
     Made by :meth:`DistilledClassifier.export_student`, or loaded from the numpy
@@ -77,6 +232,8 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
     (2, 3)
     """
 
+    _kind = "classifier"
+
     def __init__(
         self,
         module,
@@ -92,67 +249,12 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
         self.category_codes = category_codes
         self.allow_nan = allow_nan
 
-    def __sklearn_is_fitted__(self):
-        return True
-
     @property
     def classes_(self):
         return np.asarray(self.classes)
 
-    @property
-    def n_features_in_(self):
-        return _n_features(self.module)
-
-    @property
-    def feature_names_in_(self):
-        if self.feature_names is None:
-            raise AttributeError(
-                "StudentClassifier was exported without feature names."
-            )
-        return np.asarray(self.feature_names, dtype=object)
-
-    def fit(self, X=None, y=None):
-        """Return the student unchanged: it is already trained.
-
-        Parameters
-        ----------
-        X, y : ignored
-
-        Returns
-        -------
-        self : StudentClassifier
-        """
-        return self
-
-    def _inference(self):
-        inference = self.__dict__.get("_inference_cache")
-        if inference is None or inference.module is not self.module:
-            device = "cpu"
-            if not isinstance(self.module, NumpyNetwork):
-                device = next(self.module.buffers()).device
-            inference = StudentInference(self.module, device)
-            self.__dict__["_inference_cache"] = inference
-        return inference
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state.pop("_inference_cache", None)
-        return state
-
-    def _logits(self, X):
-        rows = None
-        if self.category_codes is None and self.feature_names is None:
-            rows = lean_rows(X, self.n_features_in_, self.allow_nan)
-        if rows is None:
-            _check_feature_names(self, X, reset=False)
-            if self.category_codes is not None:
-                self.category_codes.check_columns(X, type(self).__name__)
-                X = self.category_codes.encode(X)
-            finite = "allow-nan" if self.allow_nan else True
-            rows = validate_data(
-                self, X, reset=False, dtype=np.float32, ensure_all_finite=finite
-            )
-        return self._inference().logits(rows)
+    def _file_description(self):
+        return {"feature_names": self.feature_names, "classes": self.classes_}
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -165,7 +267,7 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        return softmax(self._logits(X).astype(np.float64))
+        return softmax(self._outputs(X).astype(np.float64))
 
     def predict(self, X):
         """Predicted class labels.
@@ -178,15 +280,8 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        logits = self._logits(X)
+        logits = self._outputs(X)
         return self.classes_[np.argmax(logits, axis=1)]
-
-    def _torch_module(self):
-        if isinstance(self.module, NumpyNetwork):
-            from ._student import module_from_numpy
-
-            return module_from_numpy(self.module)
-        return self.module
 
     def shift_logit_bias(self, class_label, shift):
         """Add ``shift`` to the logit of ``class_label``, in place.
@@ -208,102 +303,129 @@ class StudentClassifier(ClassifierMixin, BaseEstimator):
 
         position = class_index(self.classes_, class_label)
         if isinstance(self.module, NumpyNetwork):
-            bias = self.module.logit_bias.copy()
-            bias[position] += shift
+            network = self.module
+            shifted = network.output_shift.copy()
+            shifted[position] += shift
             self.module = NumpyNetwork(
-                self.module.encoding, self.module.weights, self.module.biases, bias
+                network.encoding,
+                network.weights,
+                network.biases,
+                network.output_scale,
+                shifted,
             )
         else:
             import torch
 
             with torch.no_grad():
-                self.module.logit_bias[position] += shift
+                self.module.output_shift[position] += shift
         return self
-
-    def save(self, path):
-        """Write the student in the numpy format: arrays plus a JSON description.
-
-        The file (one ``.npz``) holds no code and loads with numpy alone, through
-        :func:`load_student`. It needs the default MLP student; a custom
-        ``student`` module ships as a pickle or as ONNX. The file is written
-        beside ``path`` under a temporary name and moved into place once
-        complete.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Where to write the file (``.npz`` is customary; no suffix is added).
-
-        Returns
-        -------
-        path : str or path-like
-            The path written.
-        """
-        network = self.module
-        if not isinstance(network, NumpyNetwork):
-            network = NumpyNetwork.from_module(self.module)
-        if network is None:
-            raise TypeError(
-                f"save writes the default MLP student; this student's network is a "
-                f"{type(self.module.network).__name__}. Pickle it, or export it with "
-                "to_onnx."
-            )
-        with atomic_file(path) as temporary, open(temporary, "wb") as file:
-            write_student(
-                file,
-                network,
-                kind="classifier",
-                classes=self.classes_,
-                feature_names=self.feature_names,
-                category_codes=self.category_codes,
-                allow_nan=self.allow_nan,
-            )
-        return path
 
     def to_onnx(self, path):
         """Write the student, input encoding included, as one ONNX file.
 
-        A student trained on numbers takes a float32 input ``X`` of shape
-        ``(batch, n_features)``; one trained on a DataFrame with string columns
-        takes one input per column, named after it, of shape ``(batch, 1)``
-        (strings for string columns, float32 for the others), and codes the
-        strings inside the graph. The output is ``probabilities`` of shape
-        ``(batch, n_classes)``, with a dynamic batch size. The class labels,
-        the expected columns and the category mapping are in the model's
-        ``metadata_props`` (keys in the user guide's deployment page). The file
-        is written beside ``path`` under a temporary name and moved into place
-        once complete. Needs the ``onnx`` extra (``pip install
-        "sklearn-kd[onnx]"``).
+        The output is ``probabilities`` of shape ``(batch, n_classes)``, in the
+        order of ``classes_`` (also in the ``sklearn_kd.classes`` metadata)."""
+
+        import torch
+
+        return self._export_onnx(
+            path,
+            "probabilities",
+            lambda logits: torch.softmax(logits, dim=1),
+            classes=self.classes_,
+        )
+
+    to_onnx.__doc__ += _ONNX_DOC
+
+
+class StudentRegressor(RegressorMixin, _ExportedStudent):
+    """A trained regression student as a standalone scikit-learn regressor.
+
+    Made by :meth:`DistilledRegressor.export_student`, or loaded from the numpy
+    format by :func:`load_student`. It holds the input encoding, the network
+    and the map back to the targets' units, and no reference to the teacher. It
+    is already trained: ``fit`` only returns it unchanged. It checks its input as
+    the estimator that made it did.
+
+    Parameters
+    ----------
+    module : torch.nn.Module or NumpyNetwork
+        The trained module, mapping raw feature rows to predictions, or its numpy
+        form.
+    n_outputs : int, default=1
+        Number of targets; one gives 1-D predictions.
+    feature_names : array-like of str, default=None
+        Names of the input features, if known.
+    category_codes : CategoryCodes, default=None
+        The coding of non-numeric DataFrame columns learnt in training.
+    allow_nan : bool, default=True
+        Whether rows may hold NaN (the network imputes it).
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of input features.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Input feature names (only when ``feature_names`` is given).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn_kd import DistilledRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> teacher = Ridge().fit(X, y)
+    >>> distilled = DistilledRegressor(teacher, max_epochs=20, random_state=0)
+    >>> student = distilled.fit(X, y).export_student()
+    >>> student.predict(X[:2]).shape
+    (2,)
+    """
+
+    _kind = "regressor"
+
+    def __init__(
+        self,
+        module,
+        *,
+        n_outputs=1,
+        feature_names=None,
+        category_codes=None,
+        allow_nan=True,
+    ):
+        self.module = module
+        self.n_outputs = n_outputs
+        self.feature_names = feature_names
+        self.category_codes = category_codes
+        self.allow_nan = allow_nan
+
+    def predict(self, X):
+        """Predicted targets.
 
         Parameters
         ----------
-        path : str or path-like
-            Where to write the ``.onnx`` file.
+        X : array-like of shape (n_samples, n_features)
 
         Returns
         -------
-        path : str or path-like
-            The path written.
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        import torch
+        output = self._outputs(X).astype(np.float64)
+        return output[:, 0] if self.n_outputs == 1 else output
 
-        from ._onnx import export_onnx
+    def to_onnx(self, path):
+        """Write the student, input encoding included, as one ONNX file.
 
-        return export_onnx(
-            path,
-            self._torch_module(),
-            n_features=self.n_features_in_,
-            kind="classifier",
-            classes=self.classes_,
-            feature_names=self.feature_names,
-            category_codes=self.category_codes,
-            output_name="probabilities",
-            output_transform=lambda logits: torch.softmax(logits, dim=1),
-        )
+        The output is ``predictions`` of shape ``(batch, n_outputs)``, in the
+        targets' units."""
+
+        return self._export_onnx(path, "predictions", lambda outputs: outputs)
+
+    to_onnx.__doc__ += _ONNX_DOC
 
 
 def load_student(path):
-    """Load a student written by :meth:`StudentClassifier.save`.
+    """Load a student written by :meth:`StudentClassifier.save` or
+    :meth:`StudentRegressor.save`.
 
     Needs numpy alone (no torch), and runs no code from the file.
 
@@ -314,9 +436,10 @@ def load_student(path):
 
     Returns
     -------
-    student : StudentClassifier
-        With ``predict_proba``, ``predict``, ``classes_``, ``feature_names_in_``
-        and the same input checks as the student that was saved.
+    student : StudentClassifier or StudentRegressor
+        With ``predict`` (and a classifier's ``predict_proba`` and
+        ``classes_``), ``feature_names_in_`` and the same input checks as the
+        student that was saved.
 
     Raises
     ------
@@ -340,8 +463,6 @@ def load_student(path):
     True
     """
     network, meta = read_student(path)
-    if meta["kind"] != "classifier":
-        raise ValueError(f"{path} holds a {meta['kind']}, not a classifier.")
     category_codes = None
     if meta["category_codes"] is not None:
         from ._categorical import CategoryCodes
@@ -352,10 +473,11 @@ def load_student(path):
                 for column, values in meta["category_codes"].items()
             }
         )
-    return StudentClassifier(
-        network,
-        np.asarray(meta["classes"]),
-        feature_names=meta["feature_names"],
-        category_codes=category_codes,
-        allow_nan=meta["allow_nan"],
-    )
+    common = {
+        "feature_names": meta["feature_names"],
+        "category_codes": category_codes,
+        "allow_nan": meta["allow_nan"],
+    }
+    if meta["kind"] == "regressor":
+        return StudentRegressor(network, n_outputs=network.n_outputs, **common)
+    return StudentClassifier(network, np.asarray(meta["classes"]), **common)

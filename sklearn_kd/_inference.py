@@ -79,7 +79,11 @@ class StudentInference:
             if self._numpy is None:
                 self._expressible = False
                 return None
-            self._tensors = (*self.module.network.parameters(), self.module.logit_bias)
+            self._tensors = (
+                *self.module.network.parameters(),
+                self.module.output_scale,
+                self.module.output_shift,
+            )
             self._versions = tuple(tensor._version for tensor in self._tensors)
         return self._numpy
 

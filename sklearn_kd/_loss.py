@@ -48,8 +48,8 @@ def loss_coefficients(sample_weight, labelled, soft_target_weight, train=None):
     ----------
     sample_weight : ndarray of shape (n_rows,)
         Row weights.
-    labelled : ndarray of bool of shape (n_rows,)
-        Which rows carry a label.
+    labelled : ndarray of bool of shape (n_rows,) or (n_rows, n_outputs)
+        Which rows (which entries, for several outputs) carry a label.
     soft_target_weight : float
         ``w``.
     train : ndarray of int, default=None
@@ -58,18 +58,32 @@ def loss_coefficients(sample_weight, labelled, soft_target_weight, train=None):
 
     Returns
     -------
-    c_soft, c_hard : ndarray of shape (n_rows,)
+    c_soft : ndarray of shape (n_rows,)
+    c_hard : ndarray of the shape of ``labelled``
+        With several outputs, each output's hard term is averaged over its own
+        labelled rows, and the outputs are averaged.
     """
     train = slice(None) if train is None else train
     weight, is_labelled = sample_weight[train], labelled[train]
     n_train = len(weight)
-    total, total_labelled = weight.sum(), weight[is_labelled].sum()
     w = soft_target_weight
+    total = weight.sum()
     soft_scale = 0.0 if total == 0 else w * n_train / total
-    hard_scale = 0.0 if total_labelled == 0 else (1 - w) * n_train / total_labelled
-    return soft_scale * sample_weight, hard_scale * np.where(
-        labelled, sample_weight, 0.0
+    if labelled.ndim == 1:
+        total_labelled = weight[is_labelled].sum()
+        hard_scale = 0.0 if total_labelled == 0 else (1 - w) * n_train / total_labelled
+        return soft_scale * sample_weight, hard_scale * np.where(
+            labelled, sample_weight, 0.0
+        )
+    totals = (weight[:, None] * is_labelled).sum(axis=0)
+    hard_scale = np.divide(
+        (1 - w) * n_train / labelled.shape[1],
+        totals,
+        out=np.zeros(len(totals)),
+        where=totals > 0,
     )
+    c_hard = hard_scale * np.where(labelled, sample_weight[:, None], 0.0)
+    return soft_scale * sample_weight, c_hard
 
 
 def pack_targets(teacher_targets, label_index, c_soft, c_hard):
@@ -149,4 +163,94 @@ class DistillationLoss(nn.Module):
             )
             labelled = label_index != UNLABELLED
             per_row = per_row + torch.where(labelled, c_hard * hard, 0.0)
+        return per_row.mean()
+
+
+def pack_regression_targets(teacher_targets, labels, c_soft, c_hard):
+    """Pack a regressor's per-row targets into one float32 array.
+
+    Columns: the teacher's predictions (none when the student learns from labels
+    alone), the labels, ``c_soft``, then ``c_hard`` per output. A missing label
+    is replaced by the teacher's prediction (or 0) and carries ``c_hard = 0``:
+    it adds nothing to the loss, and scoring callbacks read the teacher's value
+    there.
+    """
+    labels = np.asarray(labels, dtype=np.float64)
+    missing = np.isnan(labels)
+    if teacher_targets is None:
+        teacher_targets = np.zeros((len(labels), 0))
+        filled = np.where(missing, 0.0, labels)
+    else:
+        filled = np.where(missing, teacher_targets, labels)
+    return np.hstack([teacher_targets, filled, c_soft[:, None], c_hard]).astype(
+        np.float32
+    )
+
+
+class RegressionDistillationLoss(nn.Module):
+    """The regression counterpart of :class:`DistillationLoss`.
+
+    Per row, with soft-target weight ``w``, student predictions ``z``, teacher
+    predictions ``t``, labels ``y`` and the targets' standard deviations ``s``
+    (so that the loss is in standard units, whatever the target's unit)::
+
+        w * mean_k l((z_k - t_k) / s_k) + (1 - w) * mean_k l((z_k - y_k) / s_k)
+
+    with ``l(r) = r**2`` (``"squared_error"``) or the Huber loss with ``delta``
+    (``"huber"``), normalised as the classifier's loss: the soft term averaged
+    over every row, each output's hard term over the rows labelled for it.
+
+    Parameters
+    ----------
+    n_outputs : int
+        Number of targets.
+    scale : array-like of shape (n_outputs,)
+        Standard deviation of each target.
+    loss : {"squared_error", "huber"}, default="squared_error"
+    huber_delta : float, default=1.0
+        Where the Huber loss turns linear, in standard units.
+    soft_target_weight : float, default=0.5
+        ``w``, only to skip a term of weight zero (the coefficients carry it).
+    """
+
+    def __init__(
+        self,
+        n_outputs,
+        scale,
+        loss="squared_error",
+        huber_delta=1.0,
+        soft_target_weight=0.5,
+    ):
+        super().__init__()
+        self.n_outputs = n_outputs
+        self.loss = loss
+        self.huber_delta = huber_delta
+        self.soft_target_weight = soft_target_weight
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+
+    def elementwise(self, residual):
+        if self.loss == "huber":
+            return F.huber_loss(
+                residual,
+                torch.zeros_like(residual),
+                reduction="none",
+                delta=self.huber_delta,
+            )
+        return residual.pow(2)
+
+    def forward(self, outputs, packed_targets):
+        k = self.n_outputs
+        n_teacher = packed_targets.shape[1] - (2 * k + 1)
+        labels = packed_targets[:, n_teacher : n_teacher + k]
+        c_soft = packed_targets[:, n_teacher + k]
+        c_hard = packed_targets[:, n_teacher + k + 1 :]
+        per_row = torch.zeros_like(c_soft)
+        if self.soft_target_weight > 0 and n_teacher:
+            soft = self.elementwise(
+                (outputs - packed_targets[:, :n_teacher]) / self.scale
+            )
+            per_row = per_row + c_soft * soft.mean(dim=1)
+        if self.soft_target_weight < 1:
+            hard = self.elementwise((outputs - labels) / self.scale)
+            per_row = per_row + (c_hard * hard).sum(dim=1)
         return per_row.mean()

@@ -15,7 +15,7 @@ from ._encoding import EncodingSpec
 
 
 class NumpyNetwork:
-    """Encoder, dense ReLU layers and a logit bias, as numpy arrays.
+    """Encoder, dense ReLU layers and an output affine map, as numpy arrays.
 
     Parameters
     ----------
@@ -24,16 +24,20 @@ class NumpyNetwork:
     weights, biases : list of ndarray
         Each dense layer's ``(n_in, n_out)`` weight and ``(n_out,)`` bias, in
         order; ReLU between them.
-    logit_bias : ndarray of shape (n_outputs,)
-        Added to the last layer's output.
+    output_scale, output_shift : ndarray of shape (n_outputs,)
+        The last layer's output is multiplied by the scale, then shifted (a
+        classifier's logit bias, a regressor's target units).
     """
 
-    def __init__(self, encoding, weights, biases, logit_bias):
+    def __init__(self, encoding, weights, biases, output_scale, output_shift):
         self.encoding = encoding
         self.weights = [np.ascontiguousarray(w, dtype=np.float32) for w in weights]
         self.biases = [np.asarray(b, dtype=np.float32) for b in biases]
-        self.logit_bias = np.asarray(logit_bias, dtype=np.float32)
-        self._last_bias = self.biases[-1] + self.logit_bias
+        self.output_scale = np.asarray(output_scale, dtype=np.float32)
+        self.output_shift = np.asarray(output_shift, dtype=np.float32)
+        # The affine map folded into the last layer, as torch would compute it
+        # in two steps: identical for a scale of one.
+        self._unit_scale = bool(np.all(self.output_scale == 1))
 
     @classmethod
     def from_module(cls, module):
@@ -57,7 +61,8 @@ class NumpyNetwork:
             module.encoder.spec(),
             weights,
             biases,
-            module.logit_bias.detach().cpu().numpy(),
+            module.output_scale.detach().cpu().numpy(),
+            module.output_shift.detach().cpu().numpy(),
         )
 
     @property
@@ -66,7 +71,7 @@ class NumpyNetwork:
 
     @property
     def n_outputs(self):
-        return len(self.logit_bias)
+        return len(self.output_shift)
 
     def __call__(self, X):
         """Logits (float32) for the float32 rows ``X``."""
@@ -76,7 +81,12 @@ class NumpyNetwork:
             zip(self.weights, self.biases, strict=True)
         ):
             if position == last:
-                return hidden @ weight + self._last_bias
+                output = hidden @ weight
+                output += bias
+                if not self._unit_scale:
+                    output *= self.output_scale
+                output += self.output_shift
+                return output
             hidden = hidden @ weight
             hidden += bias
             np.maximum(hidden, 0, out=hidden)
@@ -90,7 +100,8 @@ class NumpyNetwork:
         ):
             arrays[f"layer{position}/weight"] = weight
             arrays[f"layer{position}/bias"] = bias
-        arrays["logit_bias"] = self.logit_bias
+        arrays["output_scale"] = self.output_scale
+        arrays["output_shift"] = self.output_shift
         return arrays
 
     @classmethod
@@ -109,5 +120,6 @@ class NumpyNetwork:
             spec,
             [arrays[f"layer{i}/weight"] for i in range(n_layers)],
             [arrays[f"layer{i}/bias"] for i in range(n_layers)],
-            arrays["logit_bias"],
+            arrays["output_scale"],
+            arrays["output_shift"],
         )

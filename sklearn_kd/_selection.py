@@ -126,7 +126,7 @@ def select(estimator, transfer, data, stage, seed, progress):
     """
     rng = np.random.RandomState(seed)
     train, valid = transfer.hold_out(
-        VALIDATION_FRACTION, rng, stratify=True, labelled_only=True
+        VALIDATION_FRACTION, rng, stratify=estimator._stratify, labelled_only=True
     )
     train_real = train[train < transfer.n_real]
     if len(train_real) > MAX_CANDIDATE_ROWS:
@@ -135,7 +135,6 @@ def select(estimator, transfer, data, stage, seed, progress):
     valid_labels = transfer.labels[valid]
     valid_weights = transfer.sample_weight[valid]
     X_valid = transfer.X[valid].astype(np.float32)
-    n_outputs = estimator._n_outputs(stage)
     scores = {}
     best, best_score = None, np.inf
     options = candidates(estimator, stage.logits is not None)
@@ -148,9 +147,7 @@ def select(estimator, transfer, data, stage, seed, progress):
             )
             output = predict_logits(net.module_, X_valid, device=net.device)
             score = float(
-                estimator._validation_loss(
-                    output, valid_labels, valid_weights, n_outputs
-                )
+                estimator._validation_loss(output, valid_labels, valid_weights, stage)
             )
             scores[choice.label()] = score
             if score < best_score:

@@ -7,14 +7,15 @@ encoder (which has nothing to learn); each epoch draws one permutation and yield
 slices of it, as a hand-written PyTorch loop would. Everything else (callbacks,
 history, early stopping, ``device``) is skorch's.
 
-Scoring callbacks see, as ``y``, the class of each row: its label, or the
-teacher's class for an unlabelled row (see :func:`~sklearn_kd._loss.packed_labels`).
+Scoring callbacks see, as ``y``, each row's target: a classifier's class (its
+label, or the teacher's class for an unlabelled row), a regressor's value (its
+label, or the teacher's prediction where it has none).
 """
 
 import math
 
 import torch
-from skorch import NeuralNetClassifier
+from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import (
     BatchScoring,
     Callback,
@@ -103,18 +104,35 @@ class FixedSplit:
 
 
 def scored_labels(packed_targets):
-    """The ``target_extractor`` of scoring callbacks: each row's class."""
+    """The ``target_extractor`` of a classifier's scoring callbacks: each row's
+    class."""
     return packed_labels(to_numpy(packed_targets))
 
 
-def with_label_targets(callback):
-    """A scoring callback reading the class of each row rather than the packed
+class ScoredValues:
+    """The ``target_extractor`` of a regressor's scoring callbacks: each row's
+    target values (the label, or the teacher's prediction where it has none)."""
+
+    def __init__(self, n_outputs, one_column):
+        self.n_outputs = n_outputs
+        self.one_column = one_column
+
+    def __call__(self, packed_targets):
+        packed = to_numpy(packed_targets)
+        k = self.n_outputs
+        start = packed.shape[1] - (2 * k + 1)
+        values = packed[:, start : start + k]
+        return values[:, 0] if self.one_column else values
+
+
+def with_label_targets(callback, extractor=scored_labels):
+    """A scoring callback reading each row's target rather than the packed
     targets, unless it was given a ``target_extractor`` of its own."""
     if (
         isinstance(callback, (EpochScoring, BatchScoring))
         and callback.target_extractor is to_numpy
     ):
-        callback.target_extractor = scored_labels
+        callback.target_extractor = extractor
     return callback
 
 
@@ -153,12 +171,11 @@ class EpochProgressBar(Callback):
         self.bar_.close()
 
 
-class StudentNet(NeuralNetClassifier):
-    """A skorch ``NeuralNetClassifier`` that trains on :class:`RowTensors`.
+class _TensorPath:
+    """What both student nets share: encoded :class:`RowTensors`, sliced
+    batches, and the packed targets handed to the criterion as they are.
 
-    The criterion receives packed per-row targets (see
-    :func:`sklearn_kd._loss.pack_targets`); ``classes`` are the class indices.
-    Its data are always encoded rows: raw arrays given to ``predict`` or
+    Their data are always encoded rows: raw arrays given to ``predict`` or
     ``predict_proba`` are passed through the module's encoder first.
     """
 
@@ -204,3 +221,16 @@ class StudentNet(NeuralNetClassifier):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred, y_true)
+
+
+class StudentNet(_TensorPath, NeuralNetClassifier):
+    """The classifier student's skorch net; ``classes`` are the class indices.
+
+    The criterion receives packed per-row targets (see
+    :func:`sklearn_kd._loss.pack_targets`).
+    """
+
+
+class StudentRegressorNet(_TensorPath, NeuralNetRegressor):
+    """The regressor student's skorch net; the module predicts in the targets'
+    units (see :func:`sklearn_kd._loss.pack_regression_targets`)."""

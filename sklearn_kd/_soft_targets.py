@@ -5,10 +5,11 @@ trees have mostly seen those rows), so the labelled rows can take their soft
 targets from out-of-bag estimates or from clones fitted on the other folds.
 Unlabelled and synthetic rows always use the teacher's plain predictions.
 
-:func:`teacher_logits` is the whole stage: it fits the teacher if needed (with the
-sample weights, where its ``fit`` takes them) and queries it once per row, in
-bounded batches. It is a pure function of its arguments, so that the estimator can
-cache it (see :mod:`sklearn_kd._teacher_cache`).
+:func:`teacher_outputs` is the whole stage: it fits the teacher if needed (with
+the sample weights, where its ``fit`` takes them) and queries it once per row, in
+bounded batches. What a query returns and how the parts become one array is the
+task's *reading* (``ClassifierReading``, ``RegressorReading``). The stage is a
+pure function of its arguments, so that the estimator can cache it.
 """
 
 import warnings
@@ -19,49 +20,41 @@ from numbers import Integral
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold, check_cv
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
 
 from ._sklearn_compat import _safe_indexing
-from ._teacher import (
-    TeacherOutputError,
-    aligned_logits,
-    check_teacher_output,
-    final_estimator,
-    is_fitted,
-    output_is_probability,
-    query_teacher,
-    teacher_classes,
-    teacher_name,
-)
+from ._teacher import TeacherOutputError, final_estimator, is_fitted, teacher_name
 
 SOFT_TARGET_SOURCES = ("auto", "predict", "oob", "cross_fit")
 
 
 @dataclass
-class TeacherLogits:
+class TeacherOutputs:
     """Result of the teacher stage.
 
     Attributes
     ----------
-    classes : ndarray
-        The teacher's classes, sorted; the columns of both logit arrays follow them.
-    logits : ndarray of shape (n_rows, n_classes)
-        Logits for the real rows.
-    synthetic_logits : ndarray of shape (n_synthetic, n_classes) or None
-        Logits for the synthetic rows.
+    outputs : ndarray of shape (n_rows, n_outputs)
+        The teacher's outputs on the real rows, as its reading gives them
+        (logits aligned to ``classes`` for a classifier, predictions for a
+        regressor).
+    synthetic : ndarray of shape (n_synthetic, n_outputs) or None
+        The same for the synthetic rows.
     source : str
         The soft-target source used for the labelled rows.
     fitted_teacher : estimator or None
         The teacher fitted here, or None when the given teacher was already fitted.
+    classes : ndarray or None
+        A classifier's classes, sorted; None for a regressor.
     """
 
-    classes: np.ndarray
-    logits: np.ndarray
-    synthetic_logits: np.ndarray | None
+    outputs: np.ndarray
+    synthetic: np.ndarray | None
     source: str
     fitted_teacher: object
+    classes: np.ndarray | None
 
 
 def _supports_oob(teacher):
@@ -69,16 +62,19 @@ def _supports_oob(teacher):
     return "oob_score" in params and params.get("bootstrap", True)
 
 
-def resolve_source(teacher, soft_targets, y_labelled, cv):
+def resolve_source(teacher, soft_targets, y_labelled, cv, *, classifier=True):
     """Check the requested soft-target source and resolve ``"auto"``.
 
     ``"auto"``: a fitted teacher uses ``"predict"`` (its OOB rows cannot be assumed
     to be these rows); an unfitted bagged ensemble uses ``"oob"``; any other
-    unfitted teacher uses ``"cross_fit"`` when every class has at least ``cv``
-    labelled rows, else ``"predict"``.
+    unfitted teacher uses ``"cross_fit"`` when every class (every fold, for a
+    regressor) has at least ``cv`` labelled rows, else ``"predict"``.
     """
     fitted = is_fitted(teacher)
-    _, counts = np.unique(y_labelled, return_counts=True)
+    if classifier:
+        _, counts = np.unique(y_labelled, return_counts=True)
+    else:
+        counts = np.array([len(y_labelled)])
     n_splits = cv if isinstance(cv, Integral) else 2
     enough_rows = len(counts) > 0 and counts.min() >= n_splits
     if soft_targets == "auto":
@@ -89,10 +85,11 @@ def resolve_source(teacher, soft_targets, y_labelled, cv):
         return "cross_fit" if enough_rows else "predict"
     name = type(teacher).__name__
     if soft_targets == "oob":
-        if fitted and not hasattr(final_estimator(teacher), "oob_decision_function_"):
+        estimates = "oob_decision_function_" if classifier else "oob_prediction_"
+        if fitted and not hasattr(final_estimator(teacher), estimates):
             raise ValueError(
                 f"soft_targets='oob' needs out-of-bag estimates, but the fitted teacher "
-                f"{name} has no oob_decision_function_: refit it with oob_score=True "
+                f"{name} has no {estimates}: refit it with oob_score=True "
                 "and bootstrap=True, pass it unfitted, or use soft_targets='predict'."
             )
         if not fitted and not _supports_oob(teacher):
@@ -109,19 +106,23 @@ def resolve_source(teacher, soft_targets, y_labelled, cv):
                 "soft_targets='predict' (or 'oob' for a forest fitted with oob_score)."
             )
         if not enough_rows:
+            what = (
+                "of every class; the rarest class has" if classifier else "; there are"
+            )
             raise ValueError(
                 f"soft_targets='cross_fit' with cv={cv} needs at least {n_splits} labelled "
-                f"rows of every class; the rarest class has {counts.min()}. Lower cv "
-                "or use soft_targets='predict'."
+                f"rows {what} {counts.min()}. Lower cv or use soft_targets='predict'."
             )
     return soft_targets
 
 
-def cross_fit_folds(cv, X_labelled, y_labelled, random_state):
-    """The (train, test) folds of ``soft_targets="cross_fit"`` over labelled rows."""
+def cross_fit_folds(cv, X_labelled, y_labelled, random_state, *, classifier=True):
+    """The (train, test) folds of ``soft_targets="cross_fit"`` over labelled rows
+    (stratified for a classifier)."""
     if isinstance(cv, Integral):
-        cv = StratifiedKFold(cv, shuffle=True, random_state=random_state)
-    splitter = check_cv(cv, y_labelled, classifier=True)
+        splitter = StratifiedKFold if classifier else KFold
+        cv = splitter(cv, shuffle=True, random_state=random_state)
+    splitter = check_cv(cv, y_labelled, classifier=classifier)
     return [
         (np.asarray(train), np.asarray(test))
         for train, test in splitter.split(X_labelled, y_labelled)
@@ -180,15 +181,12 @@ def _fit(teacher, X, y, sample_weight):
     return teacher.fit(X, y, **params)
 
 
-def _fit_and_query(teacher, X, y, sample_weight, X_held_out, method, batch_size):
+def _fit_and_read(teacher, X, y, sample_weight, X_held_out, reading, batch_size):
     _fit(teacher, X, y, sample_weight)
-    classes = teacher_classes(teacher)
-    output = query_teacher(teacher, X_held_out, method, batch_size)
-    check_teacher_output(output, teacher, method, classes)
-    return classes, output
+    return reading.query(teacher, X_held_out, batch_size)
 
 
-def teacher_logits(
+def teacher_outputs(
     teacher,
     X,
     y,
@@ -196,14 +194,13 @@ def teacher_logits(
     X_synthetic=None,
     *,
     source,
-    method,
+    reading,
     folds=None,
     sample_weight=None,
     batch_size=10_000,
     n_jobs=None,
-    eps=1e-300,
 ):
-    """Fit the teacher if needed and compute logits for every row.
+    """Fit the teacher if needed and read its output for every row.
 
     Parameters
     ----------
@@ -214,13 +211,14 @@ def teacher_logits(
     y : ndarray
         Labels; only ``y[labelled]`` is used.
     labelled : ndarray of bool
-        Which rows carry a label.
+        The rows the teacher is fitted on.
     X_synthetic : array-like or None
         Extra rows to label with the teacher's plain predictions.
     source : {"predict", "oob", "cross_fit"}
         The resolved soft-target source (see :func:`resolve_source`).
-    method : str
-        The resolved teacher output (see ``resolve_response_method``).
+    reading : ClassifierReading or RegressorReading
+        How the task queries the teacher, reads its out-of-bag estimates and
+        assembles the parts into one array.
     folds : list of (train, test) or None
         Folds over the labelled rows, for ``source="cross_fit"``.
     sample_weight : ndarray or None
@@ -229,19 +227,17 @@ def teacher_logits(
         The most rows sent to the teacher in one call.
     n_jobs : int or None
         Parallel jobs for the cross-fit clones and the teacher's queries.
-    eps : float
-        Floor of probabilities turned into logits.
 
     Returns
     -------
-    TeacherLogits
+    TeacherOutputs
     """
     labelled_rows = np.flatnonzero(labelled)
     X_labelled = _safe_indexing(X, labelled_rows)
     y_labelled = y[labelled]
     w_labelled = None if sample_weight is None else sample_weight[labelled]
     fitted_teacher = None
-    parts = []  # (rows, teacher classes, raw output, is_probability)
+    parts = []  # (rows, what the reading read there)
 
     if is_fitted(teacher):
         model = teacher
@@ -254,13 +250,13 @@ def teacher_logits(
             return None if w_labelled is None else w_labelled[rows]
 
         jobs = [
-            delayed(_fit_and_query)(
+            delayed(_fit_and_read)(
                 clone(teacher),
                 _safe_indexing(X_labelled, train),
                 y_labelled[train],
                 weights(train),
                 _safe_indexing(X_labelled, test),
-                method,
+                reading,
                 batch_size,
             )
             for train, test in folds
@@ -268,58 +264,36 @@ def teacher_logits(
         jobs.append(delayed(_fit)(clone(teacher), X_labelled, y_labelled, w_labelled))
         *fold_results, model = Parallel(n_jobs=n_jobs)(jobs)
         fitted_teacher = model
-        for (_, test), (fold_classes, output) in zip(folds, fold_results, strict=True):
-            parts.append(
-                (
-                    labelled_rows[test],
-                    fold_classes,
-                    output,
-                    output_is_probability(model, method),
-                )
-            )
+        for (_, test), read in zip(folds, fold_results, strict=True):
+            parts.append((labelled_rows[test], read))
     else:
         model = fitted_teacher = clone(teacher)
         _fit(model, X_labelled, y_labelled, w_labelled)
 
-    model_classes = teacher_classes(model)
     if source == "oob":
-        oob = final_estimator(model).oob_decision_function_
-        if len(oob) != labelled.sum():
+        read, has_estimate = reading.oob(model)
+        if len(has_estimate) != len(labelled_rows):
             raise ValueError(
                 f"soft_targets='oob': the teacher's out-of-bag estimates cover "
-                f"{len(oob)} rows but {labelled.sum()} labelled rows were given. A "
-                "fitted teacher's OOB estimates belong to the rows it was fitted on, in "
-                "that order: pass exactly those rows, or use soft_targets='predict'."
+                f"{len(has_estimate)} rows but {len(labelled_rows)} labelled rows were "
+                "given. A fitted teacher's OOB estimates belong to the rows it was "
+                "fitted on, in that order: pass exactly those rows, or use "
+                "soft_targets='predict'."
             )
-        has_estimate = np.isfinite(oob).all(axis=1) & (oob.sum(axis=1) > 0)
-        rows = labelled_rows[has_estimate]
-        parts.append((rows, model_classes, oob[has_estimate], True))
+        parts.append((labelled_rows[has_estimate], read.take(has_estimate)))
 
     needs_query = np.ones(len(y), dtype=bool)
-    for rows, *_ in parts:
+    for rows, _ in parts:
         needs_query[rows] = False
     query_rows = np.flatnonzero(needs_query)
-    is_probability = output_is_probability(model, method)
     if len(query_rows):
-        output = query_teacher(
-            model, _safe_indexing(X, query_rows), method, batch_size, n_jobs
-        )
-        check_teacher_output(output, model, method, model_classes)
-        if model_classes is None:
-            model_classes = np.arange(max(output.shape[1], 2))
-        parts.append((query_rows, model_classes, output, is_probability))
-    classes = np.unique(model_classes)
-
-    logits = np.empty((len(y), len(classes)))
-    for rows, part_classes, part_output, part_is_probability in parts:
-        logits[rows] = aligned_logits(
-            part_output, part_classes, classes, part_is_probability, eps
-        )
-    synthetic_logits = None
+        read = reading.query(model, _safe_indexing(X, query_rows), batch_size, n_jobs)
+        parts.append((query_rows, read))
+    outputs, classes = reading.assemble(parts, len(y), model)
+    synthetic = None
     if X_synthetic is not None:
-        synthetic = query_teacher(model, X_synthetic, method, batch_size, n_jobs)
-        check_teacher_output(synthetic, model, method, model_classes)
-        synthetic_logits = aligned_logits(
-            synthetic, model_classes, classes, is_probability, eps
+        read = reading.query(model, X_synthetic, batch_size, n_jobs)
+        synthetic, _ = reading.assemble(
+            [(np.arange(len(read)), read)], len(read), model, classes=classes
         )
-    return TeacherLogits(classes, logits, synthetic_logits, source, fitted_teacher)
+    return TeacherOutputs(outputs, synthetic, source, fitted_teacher, classes)

@@ -114,25 +114,46 @@ class InputEncoder(nn.Module):
 
 
 class StudentModule(nn.Module):
-    """Encoder, network and a per-class logit bias, composed into one module.
+    """Encoder, network and an output affine map, composed into one module.
 
-    The logit bias is zero after training; :meth:`shift_logit_bias` adds to it (the
-    paper's fix for a class that was missing from the transfer set).
+    The output is ``network(encoder(x)) * output_scale + output_shift``. For a
+    classifier the scale is one and the shift a per-class logit bias, zero after
+    training: :func:`shift_logit_bias` adds to it (the paper's fix for a class
+    that was missing from the transfer set). For a regressor they undo the
+    standardisation of the targets, so that the network works in standard units
+    and the module predicts in the target's own.
+
+    Parameters
+    ----------
+    encoder : InputEncoder
+    network : torch.nn.Module
+    n_outputs : int
+    output_scale, output_shift : array-like of shape (n_outputs,), default=None
+        ``None``: ones and zeros.
     """
 
-    def __init__(self, encoder, network, n_classes):
+    def __init__(
+        self, encoder, network, n_outputs, output_scale=None, output_shift=None
+    ):
         super().__init__()
         self.encoder = encoder
         self.network = network
-        self.register_buffer("logit_bias", torch.zeros(n_classes))
+        scale = np.ones(n_outputs) if output_scale is None else output_scale
+        shift = np.zeros(n_outputs) if output_shift is None else output_shift
+        self.register_buffer(
+            "output_scale", torch.as_tensor(scale, dtype=torch.float32)
+        )
+        self.register_buffer(
+            "output_shift", torch.as_tensor(shift, dtype=torch.float32)
+        )
 
     def forward(self, x, encoded=False):
-        """Logits for raw rows ``x``, or for rows already passed through the
+        """Outputs for raw rows ``x``, or for rows already passed through the
         encoder when ``encoded=True`` (training encodes its data once, since the
         encoder does not learn)."""
         if not encoded:
             x = self.encoder(x)
-        return self.network(x) + self.logit_bias
+        return self.network(x) * self.output_scale + self.output_shift
 
 
 def predict_logits(module, X, *, device, batch_size=65536):
@@ -160,7 +181,7 @@ def class_index(classes, class_label):
 def shift_logit_bias(module, classes, class_label, shift):
     """Add ``shift`` to ``module``'s logit bias for ``class_label``, in place."""
     with torch.no_grad():
-        module.logit_bias[class_index(classes, class_label)] += shift
+        module.output_shift[class_index(classes, class_label)] += shift
 
 
 def module_from_numpy(network):
@@ -174,7 +195,11 @@ def module_from_numpy(network):
         ):
             linear.weight.copy_(torch.from_numpy(weight.T.copy()))
             linear.bias.copy_(torch.from_numpy(bias.copy()))
-    module = StudentModule(InputEncoder(network.encoding), mlp, network.n_outputs)
-    with torch.no_grad():
-        module.logit_bias.copy_(torch.from_numpy(network.logit_bias.copy()))
+    module = StudentModule(
+        InputEncoder(network.encoding),
+        mlp,
+        network.n_outputs,
+        output_scale=network.output_scale,
+        output_shift=network.output_shift,
+    )
     return module.eval()

@@ -73,7 +73,6 @@ def write_student(
         },
         "allow_nan": bool(allow_nan),
         "written_by": __version__,
-        **(extra or {}),
     }
     np.savez_compressed(file, **network.arrays(), **{_META: np.array(json.dumps(meta))})
 
@@ -137,8 +136,8 @@ def _check_consistent(network, meta):
                 f"layer shapes do not chain ({weight.shape}, {bias.shape})"
             )
         width = weight.shape[1]
-    if network.logit_bias.shape != (width,):
-        raise ValueError("the logit bias does not match the last layer")
+    if network.output_shift.shape != (width,) or network.output_scale.shape != (width,):
+        raise ValueError("the output scale or shift does not match the last layer")
     classes = meta.get("classes")
     if classes is not None and len(classes) != width:
         raise ValueError(f"{len(classes)} classes for {width} outputs")

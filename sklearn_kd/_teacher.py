@@ -5,6 +5,8 @@ whose columns follow the sorted teacher classes. Probability-only outputs become
 logits in exactly one place, :func:`probabilities_to_logits`.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
@@ -273,3 +275,62 @@ def check_teacher_output(output, teacher, method, classes):
 def plain(values):
     """Values as plain Python objects for messages (``0``, not ``np.int64(0)``)."""
     return np.asarray(values).tolist()
+
+
+@dataclass
+class ClassifierRead:
+    """A classifier teacher's raw output on some rows, and how to read it."""
+
+    output: np.ndarray
+    classes: np.ndarray
+    is_probability: bool
+
+    def __len__(self):
+        return len(self.output)
+
+    def take(self, mask):
+        return ClassifierRead(self.output[mask], self.classes, self.is_probability)
+
+
+class ClassifierReading:
+    """How the teacher stage reads a classifier: per-class logits, aligned.
+
+    Parameters
+    ----------
+    method : str
+        The output to query (see :func:`resolve_response_method`).
+    eps : float
+        Floor of probabilities turned into logits.
+    """
+
+    def __init__(self, method, eps):
+        self.method = method
+        self.eps = eps
+
+    def query(self, model, X, batch_size, n_jobs=None):
+        output = query_teacher(model, X, self.method, batch_size, n_jobs)
+        classes = teacher_classes(model)
+        check_teacher_output(output, model, self.method, classes)
+        if classes is None:
+            classes = np.arange(max(output.shape[1], 2))
+        return ClassifierRead(
+            output, classes, output_is_probability(model, self.method)
+        )
+
+    def oob(self, model):
+        """Out-of-bag probabilities, and which rows have any."""
+        oob = final_estimator(model).oob_decision_function_
+        has_estimate = np.isfinite(oob).all(axis=1) & (oob.sum(axis=1) > 0)
+        return ClassifierRead(oob, teacher_classes(model), True), has_estimate
+
+    def assemble(self, parts, n_rows, model, classes=None):
+        """One logit array from the parts, columns in sorted class order."""
+        if classes is None:
+            known = teacher_classes(model)
+            classes = np.unique(known if known is not None else parts[-1][1].classes)
+        logits = np.empty((n_rows, len(classes)))
+        for rows, read in parts:
+            logits[rows] = aligned_logits(
+                read.output, read.classes, classes, read.is_probability, self.eps
+            )
+        return logits, classes

@@ -140,16 +140,16 @@ def test_batches_whose_weights_are_all_zero_train_without_nan(cancer):
 
 
 def count_queries(monkeypatch):
-    from sklearn_kd import _soft_targets
+    from sklearn_kd import _teacher
 
     calls = []
-    original = _soft_targets.query_teacher
+    original = _teacher.query_teacher
 
     def counting(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(_soft_targets, "query_teacher", counting)
+    monkeypatch.setattr(_teacher, "query_teacher", counting)
     return calls
 
 

@@ -10,24 +10,18 @@ from sklearn.ensemble import (
 )
 from sklearn.linear_model import LogisticRegression
 
-from sklearn_kd._soft_targets import cross_fit_folds, resolve_source, teacher_logits
-from sklearn_kd._teacher import resolve_response_method
+from sklearn_kd._soft_targets import cross_fit_folds, resolve_source, teacher_outputs
+from sklearn_kd._teacher import ClassifierReading, resolve_response_method
 
 
-def stage(teacher, X, y, labelled, source, cv=None, **params):
+def stage(teacher, X, y, labelled, source, cv=None, eps=1e-300, **params):
     """The teacher stage with the response method and folds resolved as in fit."""
     folds = None
     if cv is not None:
         folds = cross_fit_folds(cv, X[labelled], y[labelled], random_state=0)
-    return teacher_logits(
-        teacher,
-        X,
-        y,
-        labelled,
-        source=source,
-        method=resolve_response_method(teacher, "auto"),
-        folds=folds,
-        **params,
+    reading = ClassifierReading(resolve_response_method(teacher, "auto"), eps)
+    return teacher_outputs(
+        teacher, X, y, labelled, source=source, reading=reading, folds=folds, **params
     )
 
 
@@ -48,11 +42,11 @@ def test_oob_targets_differ_from_in_sample_and_are_less_confident(iris):
     assert oob.source == "oob"
     assert oob.fitted_teacher.oob_score
     np.testing.assert_allclose(
-        np.exp(oob.logits),
+        np.exp(oob.outputs),
         oob.fitted_teacher.oob_decision_function_.clip(1e-6),
         atol=1e-9,
     )
-    assert np.exp(oob.logits).max(1).mean() < np.exp(plain.logits).max(1).mean()
+    assert np.exp(oob.outputs).max(1).mean() < np.exp(plain.outputs).max(1).mean()
 
 
 def test_rows_without_oob_estimate_fall_back_to_predictions(iris):
@@ -64,7 +58,7 @@ def test_rows_without_oob_estimate_fall_back_to_predictions(iris):
     missing = ~(np.isfinite(oob).all(1) & (oob.sum(1) > 0))
     assert missing.any()
     np.testing.assert_allclose(
-        np.exp(result.logits[missing]),
+        np.exp(result.outputs[missing]),
         result.fitted_teacher.predict_proba(X[missing]).clip(1e-6),
     )
 
@@ -87,8 +81,8 @@ def test_cross_fit_uses_out_of_fold_outputs(iris):
     result = stage(teacher, X, y, labelled, "cross_fit", cv=3, n_jobs=2)
     assert result.source == "cross_fit"
     in_sample = result.fitted_teacher.decision_function(X)
-    assert not np.allclose(result.logits, in_sample)
-    out_of_fold_accuracy = np.mean(result.logits.argmax(1) == y)
+    assert not np.allclose(result.outputs, in_sample)
+    out_of_fold_accuracy = np.mean(result.outputs.argmax(1) == y)
     assert 0.85 < out_of_fold_accuracy <= np.mean(in_sample.argmax(1) == y) + 0.02
 
 
@@ -100,7 +94,7 @@ def test_unlabelled_rows_use_the_teacher_fitted_on_all_labelled_rows(iris):
     teacher = LogisticRegression(max_iter=1000)
     result = stage(teacher, X, y, labelled, "cross_fit", cv=3)
     np.testing.assert_allclose(
-        result.logits[~labelled], result.fitted_teacher.decision_function(X[~labelled])
+        result.outputs[~labelled], result.fitted_teacher.decision_function(X[~labelled])
     )
 
 
