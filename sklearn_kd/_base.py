@@ -266,6 +266,9 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                     f"loss {student.history[-1, 'train_loss']:.4f}"
                 )
             self.student_ = student
+            self.__dict__["_inference_cache"] = StudentInference(
+                student.module_, student.device
+            )
             self.selected_params_ = choice.as_dict()
             self.selection_scores_ = scores
             self.category_codes_ = data.category_codes

@@ -228,6 +228,7 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         "teacher": [
             HasMethods(["predict_proba"]),
             HasMethods(["decision_function"]),
+            HasMethods(["predict"]),  # a regressor, to name the mix-up in fit
             None,
         ],
         "temperature": [Interval(Real, 0, None, closed="neither")],

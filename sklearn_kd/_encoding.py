@@ -76,9 +76,11 @@ class EncodingSpec:
         }
 
     def encode(self, X):
-        """The encoded rows, in float32 as the network computes them.
+        """The encoded rows, in float64.
 
-        ``X`` is a 2-D float32 array with the training columns.
+        ``X`` is a 2-D array with the training columns. The numbers are those the
+        torch module holds (rounded to float32), computed in float64, so that a
+        row's output does not depend on the batch it comes in.
         """
         parts = []
         f = _float32_arrays(self)
@@ -92,19 +94,20 @@ class EncodingSpec:
             ratio = (values - f["bin_left"]) / f["bin_width"]
             parts.append(np.minimum(np.maximum(ratio, f["bin_low"]), f["bin_high"]))
         if len(self.missing_column):
-            parts.append(np.isnan(X[:, self.missing_column]).astype(np.float32))
+            parts.append(np.isnan(X[:, self.missing_column]).astype(np.float64))
         if len(self.category_column):
             one_hot = X[:, self.category_column] == f["category_value"]
-            parts.append(one_hot.astype(np.float32))
+            parts.append(one_hot.astype(np.float64))
         return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
 
 
 def _float32_arrays(spec):
-    """The spec's float arrays in float32, computed once per spec."""
+    """The spec's float arrays as the torch module holds them (rounded to
+    float32), in float64; computed once per spec."""
     cached = spec.__dict__.get("_float32")
     if cached is None:
         cached = {
-            name: value.astype(np.float32)
+            name: value.astype(np.float32).astype(np.float64)
             for name, value in spec.arrays().items()
             if name not in INDEX_FIELDS
         }

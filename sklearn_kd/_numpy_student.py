@@ -2,8 +2,9 @@
 
 For one row, or a few, a torch call costs far more than the network's
 arithmetic: tensor conversion, dispatch and the encoder's small operations. A
-:class:`NumpyNetwork` evaluates the same encoding and dense layers with numpy in
-float32, as torch does, within about ``1e-6``. It is what the torch-free file
+:class:`NumpyNetwork` evaluates the same encoding and dense layers with numpy,
+from the same float32 numbers, in float64: within about ``1e-6`` of torch's
+float32 result, and a row's output does not depend on its batch. It is what the torch-free file
 format holds, and the path the estimators take for small batches on a CPU.
 Custom student modules that are not the default MLP cannot be expressed here
 and keep the torch path.
@@ -35,6 +36,10 @@ class NumpyNetwork:
         self.biases = [np.asarray(b, dtype=np.float32) for b in biases]
         self.output_scale = np.asarray(output_scale, dtype=np.float32)
         self.output_shift = np.asarray(output_shift, dtype=np.float32)
+        self._weights64 = [w.astype(np.float64) for w in self.weights]
+        self._biases64 = [b.astype(np.float64) for b in self.biases]
+        self._scale64 = self.output_scale.astype(np.float64)
+        self._shift64 = self.output_shift.astype(np.float64)
         # The affine map folded into the last layer, as torch would compute it
         # in two steps: identical for a scale of one.
         self._unit_scale = bool(np.all(self.output_scale == 1))
@@ -74,18 +79,18 @@ class NumpyNetwork:
         return len(self.output_shift)
 
     def __call__(self, X):
-        """Logits (float32) for the float32 rows ``X``."""
+        """Outputs (float64) for the rows ``X``."""
         hidden = self.encoding.encode(X)
-        last = len(self.weights) - 1
+        last = len(self._weights64) - 1
         for position, (weight, bias) in enumerate(
-            zip(self.weights, self.biases, strict=True)
+            zip(self._weights64, self._biases64, strict=True)
         ):
             if position == last:
                 output = hidden @ weight
                 output += bias
                 if not self._unit_scale:
-                    output *= self.output_scale
-                output += self.output_shift
+                    output *= self._scale64
+                output += self._shift64
                 return output
             hidden = hidden @ weight
             hidden += bias

@@ -340,7 +340,13 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
         y = np.asarray(y)
         if y.dtype.kind not in "biuf":
             raise ValueError(
-                f"y must hold numbers (NaN marks a missing label), got dtype {y.dtype}."
+                f"Unknown label type: y must hold numbers (NaN marks a missing "
+                f"label), got dtype {y.dtype}."
+            )
+        if np.isinf(y.astype(np.float64)).any():
+            raise ValueError(
+                "y holds infinite values; targets must be finite (NaN marks an "
+                "entry without a label)."
             )
         y = check_array(
             y,
@@ -354,11 +360,6 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
         if len(y) != n_rows:
             raise ValueError(
                 f"X has {n_rows} rows but y has {len(y)}: give one target per row."
-            )
-        if np.isinf(y).any():
-            raise ValueError(
-                "y holds infinite values; targets must be finite (NaN marks an "
-                "entry without a label)."
             )
         y = y.reshape(n_rows, -1)
         return y, ~np.isnan(y).all(axis=1)

@@ -7,7 +7,8 @@ expected failure is listed with its reason.
 
 Not checked here, with the reason:
 
-- ``StudentClassifier`` and ``TeacherEnsemble`` wrap models that are already
+- ``StudentClassifier``, ``StudentRegressor`` and ``TeacherEnsemble`` wrap
+  models that are already
   trained: their ``fit`` ignores its data by design, which almost every check
   flags. Their contracts (clone, pickle, predictions, column checks) are tested
   in ``test_export.py`` and ``test_teacher_ensemble.py``.
@@ -19,16 +20,20 @@ import functools
 import pytest
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.utils.estimator_checks import (
     estimator_checks_generator,
     parametrize_with_checks,
 )
 
 import sklearn_kd
-from sklearn_kd import DistilledClassifier, SpecialistEnsembleClassifier
+from sklearn_kd import (
+    DistilledClassifier,
+    DistilledRegressor,
+    SpecialistEnsembleClassifier,
+)
 
-PRE_FITTED_WRAPPERS = {"StudentClassifier", "TeacherEnsemble"}
+PRE_FITTED_WRAPPERS = {"StudentClassifier", "StudentRegressor", "TeacherEnsemble"}
 
 SMALL = dict(
     max_epochs=40, batch_size=64, lr=1e-2, hidden_layer_sizes=(16,), random_state=0
@@ -41,6 +46,7 @@ def small_distiller(**params):
 
 SMALL_ESTIMATORS = {
     "DistilledClassifier": small_distiller(),
+    "DistilledRegressor": DistilledRegressor(Ridge(), **SMALL),
     "SpecialistEnsembleClassifier": SpecialistEnsembleClassifier(
         LogisticRegression(max_iter=200), n_specialists=2, random_state=0
     ),
@@ -73,6 +79,12 @@ CONFIGURATION_CHECKS = {
 
 EXPECTED_FAILED_CHECKS = {
     "SpecialistEnsembleClassifier": {},
+    "DistilledRegressor": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "mini-batch training is stochastic: a row of weight 2 and a duplicated "
+            "row land in different batches, so the fits differ"
+        ),
+    },
     "DistilledClassifier": {
         "check_classifiers_classes": (
             "the check uses the labels {-1, 1}; -1 marks unlabelled transfer rows "
