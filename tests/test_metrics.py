@@ -494,6 +494,8 @@ def test_compression_report_rejects_invalid_input(breast_cancer_models):
     with pytest.raises(InvalidParameterError, match="'n_repeats' parameter"):
         compression_report(teacher, student, X_test, n_repeats=0)
     with pytest.raises(InvalidParameterError, match="'teacher' parameter"):
+        compression_report(StandardScaler(), student, X_test)
+    with pytest.raises(TypeError, match="LinearSVC has no predict_proba"):
         compression_report(LinearSVC(), student, X_test)
     with pytest.raises(NotFittedError):
         compression_report(clone(teacher), student, X_test)
@@ -505,3 +507,56 @@ def test_to_frame_without_pandas_says_how_to_install(breast_cancer_report, monke
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(ImportError, match="pip install pandas"):
         breast_cancer_report.to_frame()
+
+
+def test_regression_fidelity_metrics():
+    from sklearn_kd.metrics import fidelity_r2_score, mean_absolute_deviation
+
+    teacher = np.array([1.0, 2.0, 3.0, 4.0])
+    assert fidelity_r2_score(teacher, teacher) == 1.0
+    assert fidelity_r2_score(teacher, np.full(4, teacher.mean())) == 0.0
+    assert mean_absolute_deviation(teacher, teacher + 0.5) == pytest.approx(0.5)
+    assert mean_absolute_deviation(
+        teacher, teacher + [0, 0, 0, 4], sample_weight=[1, 1, 1, 0]
+    ) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="same shape"):
+        mean_absolute_deviation(teacher, teacher[:3])
+
+
+def test_regression_scorers_and_report():
+    from sklearn.datasets import load_diabetes
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.model_selection import GridSearchCV
+
+    from sklearn_kd import DistilledRegressor
+    from sklearn_kd.metrics import (
+        RegressionCompressionReport,
+        fidelity_r2_scorer,
+        neg_mean_absolute_deviation_scorer,
+    )
+
+    X, y = load_diabetes(return_X_y=True)
+    forest = RandomForestRegressor(n_estimators=20, random_state=0).fit(X, y)
+    model = DistilledRegressor(
+        forest,
+        soft_target_weight=1.0,
+        encoding="standard",
+        augment=None,
+        max_epochs=60,
+        random_state=0,
+    )
+    search = GridSearchCV(
+        model,
+        {"lr": [1e-3, 3e-3]},
+        scoring={"r2": fidelity_r2_scorer, "mad": neg_mean_absolute_deviation_scorer},
+        refit="r2",
+        cv=2,
+    ).fit(X, y)
+    assert search.cv_results_["mean_test_r2"].max() > 0.5
+    assert (search.cv_results_["mean_test_mad"] < 0).all()
+    report = compression_report(forest, search.best_estimator_, X, y, n_repeats=1)
+    assert isinstance(report, RegressionCompressionReport)
+    assert report.fidelity_r2 > 0.5 and report.size_ratio > 10
+    assert "R² vs teacher" in str(report)
+    with pytest.raises(TypeError, match="DistilledRegressor"):
+        fidelity_r2_scorer(forest, X)
