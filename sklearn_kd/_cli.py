@@ -114,14 +114,17 @@ def build_parser():
 
     compress = commands.add_parser(
         "compress",
-        help="distil a fitted classifier saved with joblib, on the rows of a CSV",
+        help="distil a fitted classifier or regressor saved with joblib, on a CSV",
         description=(
-            "Distil a fitted classifier (saved with joblib) into a small MLP, "
-            "using the rows of a CSV file as transfer data, then save the student "
-            "and print the compression report on those rows. The CSV's columns "
-            "are the teacher's features, in its order or by its feature names, "
-            "and must be numeric. Without --target every row is unlabelled and "
-            "the student learns from the teacher alone."
+            "Distil a fitted classifier or regressor (saved with joblib) into a "
+            "small MLP, using the rows of a CSV file as transfer data, then save "
+            "the student and print the compression report on rows it did not "
+            "train on: a held-out share of the CSV (--test-fraction), or the rows "
+            "of --test. The CSV's columns are the teacher's features, in its order "
+            "or by its feature names; numeric columns are read as numbers, and "
+            "string columns reach a teacher fitted on a DataFrame (a pipeline "
+            "that encodes them) as they are. Without --target every row is "
+            "unlabelled and the student learns from the teacher alone."
         ),
         epilog=_EPILOG,
     )
@@ -130,7 +133,23 @@ def build_parser():
     compress.add_argument(
         "--target",
         metavar="COLUMN",
-        help="column of true labels (-1 marks an unlabelled row); not a feature",
+        help="column of true labels or targets, not a feature (a classifier's -1, "
+        "or a regressor's empty cell, marks an unlabelled row)",
+    )
+    compress.add_argument(
+        "--test-fraction",
+        metavar="F",
+        type=_test_fraction,
+        default=0.2,
+        help="share of the rows held out for the report, in [0, 1) (default: "
+        "%(default)s; 0 reports on the training rows, which flatters the student)",
+    )
+    compress.add_argument(
+        "--test",
+        metavar="TEST.csv",
+        type=Path,
+        help="rows to report on, with the same columns; the whole DATA.csv is "
+        "then used for training",
     )
     compress.add_argument(
         "--temperature",
@@ -142,10 +161,11 @@ def build_parser():
     compress.add_argument(
         "--soft-target-weight",
         metavar="W",
-        type=_unit_float,
-        default=0.5,
-        help="weight of the teacher's soft targets in [0, 1] against the labels "
-        "(default: %(default)s; unlabelled rows always learn from the teacher alone)",
+        type=_weight,
+        default="auto",
+        help="weight of the teacher's soft targets in [0, 1] against the labels, "
+        "or auto to let the fit choose (default: %(default)s; unlabelled rows "
+        "always learn from the teacher alone)",
     )
     compress.add_argument(
         "--max-epochs",
@@ -164,14 +184,16 @@ def build_parser():
         "--out-joblib",
         metavar="STUDENT.joblib",
         type=Path,
-        help="write the student as a joblib file (a StudentClassifier)",
+        help="write the student as a joblib file (a StudentClassifier or "
+        "StudentRegressor)",
     )
     compress.add_argument(
         "--seed",
         metavar="S",
         type=int,
         default=None,
-        help="seed of the student's initialisation and shuffling",
+        help="seed of the student's initialisation and shuffling, and of the "
+        "held-out rows",
     )
     _add_quiet(compress)
     compress.set_defaults(handler=_run_compress)
@@ -202,6 +224,11 @@ def _number_in(kind, accepts, wanted):
 _positive_int = _number_in(int, lambda value: value >= 1, "an integer >= 1")
 _positive_float = _number_in(float, lambda value: value > 0, "a number > 0")
 _unit_float = _number_in(float, lambda value: 0 <= value <= 1, "a number in [0, 1]")
+_test_fraction = _number_in(float, lambda value: 0 <= value < 1, "a number in [0, 1)")
+
+
+def _weight(text):
+    return "auto" if text == "auto" else _unit_float(text)
 
 
 def _progress_verbosity(quiet):
@@ -257,35 +284,53 @@ class _Table:
     y: np.ndarray | None
     frame: object
 
+    @property
+    def n_rows(self):
+        return len(self.X) if self.X is not None else len(self.frame)
+
 
 def _run_compress(args):
-    from ._classifier import DistilledClassifier
+    from sklearn.base import is_regressor
+
     from ._torch_state import torch_threads
-    from .metrics import _format_bytes
+    from .metrics._report import _format_bytes
 
     outputs = _check_outputs(args.out, args.out_joblib)
-    for path, role in ((args.teacher, "teacher"), (args.data, "data")):
-        if not path.is_file():
+    for path, role in (
+        (args.teacher, "teacher"),
+        (args.data, "data"),
+        (args.test, "test"),
+    ):
+        if path is not None and not path.is_file():
             raise CommandError(f"{role} file not found: {path}", USAGE_ERROR)
-    table = _read_table(args.data, args.target)
     teacher = _load_teacher(args.teacher)
+    regression = is_regressor(teacher)
+    table = _read_table(args.data, args.target, regression)
     X = _teacher_input(teacher, table, args.data.name)
-    y = table.y if table.y is not None else np.full(len(table.X), UNLABELLED)
-
-    distilled = DistilledClassifier(
-        teacher,
-        temperature=args.temperature,
-        soft_target_weight=args.soft_target_weight,
-        max_epochs=args.max_epochs,
-        random_state=args.seed,
-        verbose=_progress_verbosity(args.quiet),
-    )
+    y = _labels(table, regression)
+    if args.test is not None:
+        test_table = _read_table(args.test, args.target, regression)
+        held_out = (_teacher_input(teacher, test_table, args.test.name), test_table.y)
+        where = f"the rows of {args.test.name}"
+    elif args.test_fraction > 0:
+        X, y, held_out = _hold_out(X, y, args.test_fraction, args.seed, regression)
+        where = (
+            f"the {args.test_fraction:.0%} of the rows of {args.data.name} held out "
+            "from training"
+        )
+    else:
+        held_out = (X, table.y)
+        where = (
+            f"the rows of {args.data.name} the student trained on (no rows held "
+            "out, so its numbers are optimistic)"
+        )
+    estimator = _distiller(teacher, regression, args)
     with torch_threads(1):
         try:
-            distilled.fit(X, y)
+            estimator.fit(X, y)
         except (ValueError, TypeError, FloatingPointError) as error:
             raise CommandError(f"distillation failed: {error}") from error
-        _write_outputs(distilled.export_student(), outputs)
+        _write_outputs(estimator.export_student(), outputs)
         for path, kind in outputs:
             print(f"wrote {path} ({kind}, {_format_bytes(path.stat().st_size)})")
         if not outputs:
@@ -294,8 +339,62 @@ def _run_compress(args):
                 "not saved",
                 file=sys.stderr,
             )
-        _print_report(teacher, distilled, X, table.y, args.data.name)
+        print(
+            f"{PROG}: note: the teacher came fitted; if it was trained on the "
+            "report's rows, its own scores there are optimistic",
+            file=sys.stderr,
+        )
+        _print_report(teacher, estimator, *held_out, where, regression)
     return 0
+
+
+def _distiller(teacher, regression, args):
+    from ._classifier import DistilledClassifier
+    from ._regressor import DistilledRegressor
+
+    common = {
+        "soft_target_weight": args.soft_target_weight,
+        "max_epochs": args.max_epochs,
+        "random_state": args.seed,
+        "verbose": _progress_verbosity(args.quiet),
+    }
+    if regression:
+        return DistilledRegressor(teacher, **common)
+    return DistilledClassifier(teacher, temperature=args.temperature, **common)
+
+
+def _labels(table, regression):
+    """The labels to fit on: the target column, or all rows unlabelled."""
+    if table.y is not None:
+        return table.y
+    return np.full(table.n_rows, np.nan if regression else UNLABELLED)
+
+
+def _hold_out(X, y, fraction, seed, regression):
+    """Split off ``fraction`` of the rows (stratified by label where it can be)."""
+    from sklearn.model_selection import train_test_split
+
+    rows = np.arange(len(y))
+    labelled = ~np.isnan(y.astype(float)) if regression else y != UNLABELLED
+    stratify = None
+    if not regression and labelled.all():
+        _, counts = np.unique(y, return_counts=True)
+        stratify = y if counts.min() >= 2 else None
+    try:
+        train, test = train_test_split(
+            rows,
+            test_size=fraction,
+            random_state=0 if seed is None else seed,
+            stratify=stratify,
+        )
+    except ValueError as error:
+        raise CommandError(
+            f"cannot hold out {fraction:.0%} of the rows: {error}"
+        ) from error
+    train, test = np.sort(train), np.sort(test)
+    take = (lambda rows: X.iloc[rows]) if hasattr(X, "iloc") else (lambda rows: X[rows])
+    held_out_y = None if not labelled.any() else y[test]
+    return take(train), y[train], (take(test), held_out_y)
 
 
 def _check_outputs(out, out_joblib):
@@ -346,12 +445,16 @@ def _load_teacher(path):
             f"cannot load {path} (is it a file written by joblib.dump?): "
             f"{type(error).__name__}: {error}"
         ) from error
+    from sklearn.base import is_regressor
+
     name = type(teacher).__name__
-    missing = [m for m in ("predict", "predict_proba") if not hasattr(teacher, m)]
+    needed = ("predict",) if is_regressor(teacher) else ("predict", "predict_proba")
+    missing = [m for m in needed if not hasattr(teacher, m)]
     if missing:
         raise CommandError(
             f"{path} holds a {name}, which has no {' or '.join(missing)}: the "
-            "teacher must be a fitted classifier with predict and predict_proba"
+            "teacher must be a fitted classifier with predict and predict_proba, or "
+            "a fitted regressor"
         )
     from ._teacher import is_fitted
 
@@ -371,14 +474,14 @@ def _import_pandas():
     return pandas
 
 
-def _read_table(path, target):
+def _read_table(path, target, regression=False):
     pd = _import_pandas()
     if pd is None:
-        return _read_table_without_pandas(path, target)
-    return _read_table_with_pandas(pd, path, target)
+        return _read_table_without_pandas(path, target, regression)
+    return _read_table_with_pandas(pd, path, target, regression)
 
 
-def _read_table_with_pandas(pd, path, target):
+def _read_table_with_pandas(pd, path, target, regression):
     try:
         frame = pd.read_csv(path)
     except (OSError, ValueError, UnicodeDecodeError) as error:
@@ -388,8 +491,9 @@ def _read_table_with_pandas(pd, path, target):
     y = None
     if target is not None:
         labels = frame.pop(target)
-        _check_no_empty_labels(int(labels.isna().sum()), target, path)
-        y = labels.to_numpy()
+        y = _target_values(
+            labels.to_numpy(), int(labels.isna().sum()), target, path, regression
+        )
     _check_rows_and_columns(len(frame), list(frame.columns), path)
     strings = [
         name for name in frame.columns if not pd.api.types.is_numeric_dtype(frame[name])
@@ -400,7 +504,7 @@ def _read_table_with_pandas(pd, path, target):
     return _Table(list(frame.columns), X, y, frame)
 
 
-def _read_table_without_pandas(path, target):
+def _read_table_without_pandas(path, target, regression):
     try:
         with open(path, newline="") as file:
             rows = list(csv.reader(file))
@@ -420,8 +524,9 @@ def _read_table_without_pandas(path, target):
     y = None
     if target is not None:
         cells = columns.pop(target)
-        _check_no_empty_labels(sum(not cell.strip() for cell in cells), target, path)
-        y = _parse_labels(cells)
+        n_empty = sum(not cell.strip() for cell in cells)
+        values = _parse_labels([cell if cell.strip() else "nan" for cell in cells])
+        y = _target_values(values, n_empty, target, path, regression)
     _check_rows_and_columns(len(body), list(columns), path)
     values = []
     for name, cells in columns.items():
@@ -454,19 +559,34 @@ def _parse_labels(cells):
 
 def _check_target(target, columns, path):
     if target is not None and target not in columns:
+        import difflib
+
+        close = difflib.get_close_matches(target, columns, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
         raise CommandError(
-            f"--target {target!r} is not a column of {path}; its columns are "
-            f"{_shorten(columns)}",
+            f"--target {target!r} is not a column of {path}; {hint}its columns "
+            f"are {columns}",
             USAGE_ERROR,
         )
 
 
-def _check_no_empty_labels(n_empty, target, path):
+def _target_values(values, n_empty, target, path, regression):
+    """The target column, checked: numbers for a regressor (an empty cell is an
+    unlabelled row), and no empty cells for a classifier (-1 marks those)."""
+    if regression:
+        try:
+            return np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise CommandError(
+                f"target column {target!r} of {path} is not numeric, but the teacher "
+                "is a regressor"
+            ) from None
     if n_empty:
         raise CommandError(
             f"target column {target!r} of {path} has {n_empty} empty cells; "
             "mark unlabelled rows with -1"
         )
+    return values
 
 
 def _check_rows_and_columns(n_rows, columns, path):
@@ -553,19 +673,17 @@ def _write_outputs(student, outputs):
         raise CommandError(f"cannot write the student: {error}") from error
 
 
-def _print_report(teacher, distilled, X, y, data_name):
+def _print_report(teacher, estimator, X, y, where, regression):
     from .metrics import compression_report
 
-    which = f"the {len(X)} rows"
+    counted = f"{len(X)} rows"
     if y is not None:
-        labelled = np.flatnonzero(y != UNLABELLED)
-        if len(labelled) == 0:
+        labelled = ~np.isnan(y.astype(float)) if regression else y != UNLABELLED
+        if not labelled.any():
             y = None
-        elif len(labelled) < len(y):
-            X = X.iloc[labelled] if hasattr(X, "iloc") else X[labelled]
-            y, which = y[labelled], f"the {len(labelled)} labelled rows"
-    print(
-        f"\nCompression report on {which} of {data_name} (the distillation data: "
-        "held-out data gives honest numbers):"
-    )
-    print(compression_report(teacher, distilled, X, y))
+        elif not labelled.all():
+            rows = np.flatnonzero(labelled)
+            X = X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+            y, counted = y[rows], f"its {len(rows)} labelled rows"
+    print(f"\nCompression report on {where} ({counted}):")
+    print(compression_report(teacher, estimator, X, y))

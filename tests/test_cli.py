@@ -111,13 +111,33 @@ def test_compress_with_target(files, tmp_path, capsys, breast_cancer):
     assert "load only joblib files you trust" in err
     assert "training student" not in err  # --quiet
     assert f"wrote {student_path} (joblib" in out
+    assert "held out from training" in out
     assert report_value(out, "accuracy") > 0.85
+    assert "teacher came fitted" in err
 
     student = joblib.load(student_path)
     X, y = breast_cancer
     assert isinstance(student, StudentClassifier)
     assert list(student.feature_names_in_) == list(X.columns)
+
+
+def test_compress_reports_on_the_test_file_or_the_training_rows(
+    files, tmp_path, capsys, breast_cancer
+):
+    student_path = tmp_path / "student.joblib"
+    status = compress(
+        files["named"], files["labelled"], "--target", "label",
+        "--test", files["labelled"], "--out-joblib", student_path, epochs=10,
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert status == 0 and "on the rows of labelled.csv (143 rows)" in out
+    X, y = breast_cancer
+    student = joblib.load(student_path)
     assert student.score(X, y) == pytest.approx(report_value(out, "accuracy"), abs=1e-4)
+    status = compress(
+        files["named"], files["labelled"], "--target", "label", "--test-fraction", "0"
+    )
+    assert status == 0 and "optimistic" in capsys.readouterr().out
 
 
 def test_compress_without_target_learns_from_the_teacher(files, tmp_path, capsys):
@@ -137,7 +157,7 @@ def test_compress_reports_accuracy_on_labelled_rows_only(files, tmp_path, capsys
     data.to_csv(tmp_path / "partly.csv", index=False)
     assert compress(files["named"], tmp_path / "partly.csv", "--target", "label") == 0
     out = capsys.readouterr().out
-    assert f"the {len(data) - len(data[::2])} labelled rows" in out
+    assert re.search(r"its \d+ labelled rows", out)
     assert re.search(r"^accuracy", out, re.MULTILINE)
 
 
@@ -187,6 +207,11 @@ BAD_INPUTS = {
         ["{named}", "{labelled}", "--target", "species"],
         2,
         "--target 'species' is not a column of",
+    ),
+    "misspelt target column": (
+        ["{named}", "{labelled}", "--target", "lable"],
+        2,
+        "did you mean 'label'? its columns are ['mean radius'",
     ),
     "string column for a teacher without column names": (
         ["{plain}", "{colours}"],
@@ -303,3 +328,70 @@ def test_compress_passes_string_columns_to_a_pipeline_teacher(tmp_path, breast_c
     assert status == 0
     student = joblib.load(out)
     assert np.mean(student.predict(X) == y) > 0.9
+
+
+def test_help_says_string_columns_work(capsys):
+    assert main(["compress", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "must be numeric" not in out
+    assert "string columns reach a teacher" in " ".join(out.split())
+
+
+def test_wrong_target_lists_every_column(files, capsys):
+    assert compress(files["named"], files["labelled"], "--target", "zzz") == 2
+    message = capsys.readouterr().err.splitlines()[-1]
+    assert "..." not in message and "'worst fractal dimension'" in message
+
+
+def test_compress_a_regressor_teacher(tmp_path, capsys):
+    from sklearn.datasets import load_diabetes
+    from sklearn.ensemble import RandomForestRegressor
+
+    from sklearn_kd import StudentRegressor
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    forest = RandomForestRegressor(n_estimators=20, random_state=0).fit(X, y)
+    joblib.dump(forest, tmp_path / "forest.joblib")
+    data = X.assign(progression=y)
+    data.loc[::5, "progression"] = np.nan  # unlabelled rows
+    data.to_csv(tmp_path / "data.csv", index=False)
+    out_path = tmp_path / "student.joblib"
+    status = compress(
+        tmp_path / "forest.joblib", tmp_path / "data.csv", "--target", "progression",
+        "--out-joblib", out_path, epochs=30,
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert status == 0
+    assert isinstance(joblib.load(out_path), StudentRegressor)
+    assert re.search(r"^R² vs teacher", out, re.MULTILINE)
+    assert re.search(r"^R² \(vs y\)", out, re.MULTILINE)
+
+
+def test_the_onnx_file_carries_what_it_needs(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxscript")
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    data = load_breast_cancer(as_frame=True)
+    X = data.data.iloc[:200, :4].assign(
+        colour=np.where(data.target[:200] == 1, "red", "blue")
+    )
+    y = np.array(["benign", "malignant"])[data.target[:200]]
+    encode = make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), ["colour"]), remainder="passthrough"
+    )
+    teacher = make_pipeline(encode, RandomForestClassifier(n_estimators=5)).fit(X, y)
+    joblib.dump(teacher, tmp_path / "teacher.joblib")
+    X.assign(label=y).to_csv(tmp_path / "data.csv", index=False)
+    out = tmp_path / "student.onnx"
+    status = compress(
+        tmp_path / "teacher.joblib", tmp_path / "data.csv", "--target", "label",
+        "--out", out,
+    )  # fmt: skip
+    assert status == 0
+    metadata = {p.key: p.value for p in onnx.load(out).metadata_props}
+    assert metadata["sklearn_kd.classes"] == '["benign", "malignant"]'
+    assert "colour" in metadata["sklearn_kd.category_mapping"]
+    assert metadata["sklearn_kd.feature_names"].startswith('["mean radius"')
