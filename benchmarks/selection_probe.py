@@ -57,10 +57,12 @@ def split(name, config):
 
 
 def student(forest, categorical, config, **params):
+    """A student of the fitted forest. Integer-coded columns are read as the
+    library reads them without ``categorical_features`` (a forest declares
+    none): as numbers, as the forest itself reads them."""
     return DistilledClassifier(
         forest,
         soft_targets="oob",
-        categorical_features=categorical if len(categorical) else None,
         max_epochs=config["max_epochs"],
         n_threads=1,
         random_state=0,
@@ -101,6 +103,10 @@ ENCODING_VARIANTS = {
         "encoding": "piecewise_linear",
         "optimizer__weight_decay": 1e-4,
     },
+    "z-score, data file's categorical columns one-hot": {
+        "encoding": "standard",
+        "one_hot": True,
+    },
 }
 
 
@@ -109,6 +115,10 @@ def run_encodings(name, data, config, results):
     rows = []
     for label, params in ENCODING_VARIANTS.items():
         params = dict(params)
+        if params.pop("one_hot", False):
+            if not len(categorical):
+                continue
+            params["categorical_features"] = categorical
         teacher = (
             forest if params.pop("teacher_edges", True) else _thresholdless(forest)
         )
@@ -162,11 +172,11 @@ def run_budget(name, data, config, results):
     from sklearn.utils import check_random_state
 
     from sklearn_kd import _selection
+    from sklearn_kd._progress import Progress
 
     X_fit, X_dev, y_fit, y_dev, categorical, _ = data
     model = DistilledClassifier(
         RandomForestClassifier(300, n_jobs=2, random_state=0),
-        categorical_features=categorical if len(categorical) else None,
         max_epochs=config["max_epochs"],
         n_threads=1,
         random_state=0,
@@ -175,7 +185,7 @@ def run_budget(name, data, config, results):
     fit_data = model._validate_fit_data(X_fit, y_fit, None)
     rng = check_random_state(0)
     seed = int(rng.randint(np.iinfo(np.int32).max))
-    stage = model._teacher_stage(fit_data, rng)
+    stage = model._teacher_stage(fit_data, rng, Progress(0, "probe"))
     transfer = model._transfer_set(fit_data, stage)
     real = np.arange(transfer.n_real)
     n_outputs = len(stage.classes)
@@ -198,7 +208,9 @@ def run_budget(name, data, config, results):
     for budget, values in BUDGETS.items():
         _selection.EPOCH_SHARE, _selection.MAX_CANDIDATE_ROWS = values or defaults
         start = time.perf_counter()
-        choice, scores = _selection.select(model, transfer, fit_data, stage, seed)
+        choice, scores = _selection.select(
+            model, transfer, fit_data, stage, seed, Progress(0, "probe")
+        )
         reduced[budget] = {
             "scores": scores,
             "pick": choice.label(),
@@ -243,6 +255,7 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--parts", default="encodings,budget")
     parser.add_argument("--datasets", nargs="+")
+    parser.add_argument("--tag", default="", help="suffix of the result files")
     args = parser.parse_args()
     config = dict(QUICK if args.quick else FULL)
     names = args.datasets or (DATASETS[:1] if args.quick else DATASETS)
@@ -291,7 +304,7 @@ def main():
             )
         )
     report(
-        "selection_probe",
+        "selection_probe" + (f"_{args.tag}" if args.tag else ""),
         "Choosing the selection's candidates and budget on training rows",
         tables,
         info,

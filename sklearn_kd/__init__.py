@@ -20,6 +20,7 @@ _LOCATIONS = {
     "StudentClassifier": "._export",
     "StudentRegressor": "._export",
     "TeacherEnsemble": "._teacher_ensemble",
+    "TrainingCurveDisplay": "._display",
     "load_student": "._export",
     "metrics": ".metrics",
 }

@@ -44,6 +44,7 @@ from ._skorch_net import (
     EpochProgressBar,
     FixedSplit,
     RowTensors,
+    TeacherFidelity,
     with_label_targets,
 )
 from ._student import (
@@ -65,9 +66,12 @@ DEFAULT_CALLBACK_NAMES = frozenset(
         "print_log",
         "progress_bar",
         "early_stopping",
+        "teacher_fidelity",
     }
 )
 _MAX_SEED = np.iinfo(np.int32).max
+#: Training rows on which the history records the student's fidelity per epoch.
+FIDELITY_SAMPLE_ROWS = 1000
 
 
 @dataclass
@@ -545,9 +549,9 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             n_features_in=n_inputs, **{self._output_argument: n_outputs}, **params
         )
 
-    def _callbacks(self, stage):
+    def _callbacks(self, stage, fidelity=None):
         extractor = self._scoring_targets(stage)
-        callbacks = []
+        callbacks = [] if fidelity is None else [("teacher_fidelity", fidelity)]
         for item in copy.deepcopy(self.callbacks or []):
             if isinstance(item, tuple):
                 callbacks.append((item[0], with_label_targets(item[1], extractor)))
@@ -592,6 +596,14 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             split = FixedSplit(train_rows, valid_rows)
         self._check_trainable(transfer, train_rows, w)
         packed = self._packed_targets(transfer, train_rows, w)
+        fidelity = None
+        if not candidate and w > 0 and transfer.teacher is not None:
+            sample = np.random.RandomState(seed).permutation(
+                train_rows[train_rows < transfer.n_real]
+            )[:FIDELITY_SAMPLE_ROWS]
+            fidelity = TeacherFidelity(
+                sample, self._fidelity_targets(transfer.teacher[sample])
+            )
         thresholds = None
         if choice.encoding == "piecewise_linear" and stage.teacher is not None:
             thresholds = split_thresholds(stage.teacher, data.X.shape[1])
@@ -620,7 +632,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                 max_epochs=max_epochs or self.max_epochs,
                 batch_size=self.batch_size,
                 train_split=split,
-                callbacks=[] if candidate else self._callbacks(stage),
+                callbacks=[] if candidate else self._callbacks(stage, fidelity),
                 device=device,
                 verbose=0 if candidate else int(self.verbose >= 2),
                 generator=generator,

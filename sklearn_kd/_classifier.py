@@ -519,6 +519,9 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
     def _scoring_targets(self, stage):
         return scored_labels
 
+    def _fidelity_targets(self, teacher_outputs):
+        return teacher_outputs.argmax(axis=1)
+
     def _validation_loss(self, output, labels, sample_weight, stage):
         """Held-out score of a candidate (lower is better).
 

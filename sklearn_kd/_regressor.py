@@ -457,6 +457,9 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
     def _scoring_targets(self, stage):
         return ScoredValues(len(stage.scale), one_column=len(stage.scale) == 1)
 
+    def _fidelity_targets(self, teacher_outputs):
+        return teacher_outputs
+
     def _validation_loss(self, output, labels, sample_weight, stage):
         """Held-out score of a candidate (lower is better): the weighted mean
         squared error in standard units, averaged over outputs."""

@@ -161,7 +161,7 @@ class EpochProgressBar(Callback):
     def on_epoch_end(self, net, **kwargs):
         losses = {
             key: f"{net.history[-1, key]:.4f}"
-            for key in ("train_loss", "valid_loss")
+            for key in ("train_loss", "valid_loss", "teacher_agreement", "teacher_r2")
             if key in net.history[-1]
         }
         self.bar_.set_postfix(losses, refresh=False)
@@ -169,6 +169,50 @@ class EpochProgressBar(Callback):
 
     def on_train_end(self, net, **kwargs):
         self.bar_.close()
+
+
+class TeacherFidelity(Callback):
+    """Record, after every epoch, how closely the student matches its teacher.
+
+    On a fixed sample of training rows (encoded inputs, as the net trains on
+    them): ``teacher_agreement``, the share of rows where a classifier student
+    predicts the teacher's class, or ``teacher_r2``, a regression student's R²
+    against the teacher's predictions.
+
+    Parameters
+    ----------
+    rows : ndarray of int
+        The sample: positions in the training data.
+    teacher : ndarray
+        The teacher's class index per sampled row (classifier, 1-D) or its
+        predictions (regressor, 2-D).
+    """
+
+    def __init__(self, rows, teacher):
+        self.rows = rows
+        self.teacher = teacher
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        rows = torch.as_tensor(self.rows, device=X.inputs.device)
+        self.inputs_ = X.inputs[rows]
+        self.teacher_ = torch.as_tensor(self.teacher, device=X.inputs.device)
+        if self.teacher_.is_floating_point():
+            self.teacher_ = self.teacher_.float()
+
+    def on_epoch_end(self, net, **kwargs):
+        with torch.no_grad():
+            was_training = net.module_.training
+            net.module_.eval()
+            output = net.module_(self.inputs_, encoded=True)
+            net.module_.train(was_training)
+        if not self.teacher_.is_floating_point():
+            agreement = (output.argmax(dim=1) == self.teacher_).float().mean()
+            net.history.record("teacher_agreement", float(agreement))
+            return
+        residual = ((output - self.teacher_) ** 2).sum(dim=0)
+        spread = ((self.teacher_ - self.teacher_.mean(dim=0)) ** 2).sum(dim=0)
+        r2 = 1 - residual / spread.clamp(min=1e-12)
+        net.history.record("teacher_r2", float(r2.mean()))
 
 
 class _TensorPath:
