@@ -16,6 +16,7 @@ _LOCATIONS = {
     "DistilledClassifier": "._classifier",
     "DistilledRegressor": "._regressor",
     "MLP": "._student",
+    "SharedTeacher": "._shared_teacher",
     "SpecialistEnsembleClassifier": "._specialists",
     "StudentClassifier": "._export",
     "StudentRegressor": "._export",

@@ -254,7 +254,16 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             data = self._validate_fit_data(X, y, sample_weight)
             rng = check_random_state(self.random_state)
             seed = int(rng.randint(_MAX_SEED))
-            stage = self._teacher_stage(data, rng, progress)
+            accelerator = None
+            if self.accelerate:
+                from ._accelerate import broadcast_from_main, make_accelerator
+
+                accelerator = make_accelerator(self.accelerate, self.device)
+                stage = broadcast_from_main(
+                    accelerator, lambda: self._teacher_stage(data, rng, progress)
+                )
+            else:
+                stage = self._teacher_stage(data, rng, progress)
             transfer = self._transfer_set(data, stage)
             has_teacher = stage.logits is not None
             n_labelled = int(data.labelled.sum())
@@ -264,7 +273,9 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             if not choice.augment:
                 transfer = transfer.take(np.arange(transfer.n_real))
             with progress.stage(f"student ({choice.label()})") as said:
-                student = self._train_student(transfer, data, stage, choice, seed)
+                student = self._train_student(
+                    transfer, data, stage, choice, seed, accelerator=accelerator
+                )
                 said.append(
                     f"{len(student.history)} epochs on {len(transfer)} rows, train "
                     f"loss {student.history[-1, 'train_loss']:.4f}"
@@ -574,17 +585,28 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             callbacks.append(("progress_bar", EpochProgressBar()))
         return callbacks
 
-    def _train_student(self, transfer, data, stage, choice, seed, *, max_epochs=None):
+    def _train_student(
+        self, transfer, data, stage, choice, seed, *, max_epochs=None, accelerator=None
+    ):
         """Train a student with the settings ``choice`` on ``transfer``.
 
         ``max_epochs`` set means a candidate of the automatic selection: it
-        trains without early stopping, callbacks or progress output.
+        trains without early stopping, callbacks or progress output. With an
+        ``accelerator``, the net trains through Accelerate and is unwrapped
+        into a plain net afterwards.
 
         Returns
         -------
         net : skorch net
         """
         device = resolve_device(self.device)
+        net_class = self._net_class
+        net_device = device
+        if accelerator is not None:
+            from ._accelerate import accelerated
+
+            net_class, net_device = accelerated(self._net_class), None
+            device = accelerator.device
         candidate = max_epochs is not None
         w = choice.soft_target_weight
         train_rows = np.arange(len(transfer))
@@ -624,7 +646,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                 n_outputs,
                 *self._output_affine(stage),
             )
-            net = self._net_class(
+            net = net_class(
                 module=module,
                 criterion=self._criterion,
                 optimizer=self.optimizer,
@@ -633,10 +655,11 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                 batch_size=self.batch_size,
                 train_split=split,
                 callbacks=[] if candidate else self._callbacks(stage, fidelity),
-                device=device,
+                device=net_device,
                 verbose=0 if candidate else int(self.verbose >= 2),
                 generator=generator,
                 **self._net_params(stage, w),
+                **self._accelerate_params(accelerator),
                 **{
                     f"optimizer__{key}": value
                     for key, value in self._nested_params("optimizer__").items()
@@ -651,16 +674,31 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                 ),
             )
             net.initialize()
+            encoder = module.encoder  # the module itself, also under Accelerate
             with torch.no_grad():
-                inputs = net.module_.encoder(
+                inputs = encoder.to(device)(
                     torch.from_numpy(np.asarray(transfer.X, dtype=np.float32)).to(
                         device
                     )
                 )
             targets = torch.as_tensor(packed, device=device)
             net.partial_fit(RowTensors(inputs, targets), y=None)
+        if accelerator is not None:
+            from ._accelerate import unwrapped
+
+            net = unwrapped(net, self._net_class)
         net.module_.eval()
         return net
+
+    def _accelerate_params(self, accelerator):
+        if accelerator is None:
+            return {}
+        from ._accelerate import print_sink
+
+        return {
+            "accelerator": accelerator,
+            "callbacks__print_log__sink": print_sink(accelerator, self.verbose),
+        }
 
     # -- predict -----------------------------------------------------------------
 

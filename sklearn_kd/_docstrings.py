@@ -104,6 +104,14 @@ _BLOCKS = {
     device : {"cpu", "cuda", "auto"} or str, default="cpu"
         Where the student trains; ``"auto"`` uses a GPU when there is one. A model
         trained on a GPU predicts on a CPU after unpickling.
+    accelerate : bool or dict, default=None
+        Train the student through Hugging Face Accelerate (the ``accelerate``
+        extra): ``True``, or the keyword arguments of an ``accelerate.Accelerator``
+        (``{"mixed_precision": "bf16"}``, say), which ``fit`` builds. Under
+        ``accelerate launch`` the student trains on every process at once
+        (distributed data parallel, each process on its share of the rows) and
+        the teacher stage runs on the main process only; ``device="cpu"`` keeps
+        Accelerate on the CPU. See the user guide's "Scaling out" page.
     encoding : {"auto", "standard", "piecewise_linear"}, default="auto"
         How the student's network reads each numeric column (the teacher always
         sees the raw ``X``). ``"standard"``: the value itself, standardised as

@@ -218,6 +218,7 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
+        "accelerate": [None, "boolean", dict],
         "encoding": [StrOptions({"auto", *ENCODINGS})],
         "n_bins": [Interval(Integral, 2, None, closed="left")],
         "scaling": [StrOptions({"standard"}), None],
@@ -257,6 +258,7 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
         validation_fraction=0.1,
         n_iter_no_change=10,
         device="cpu",
+        accelerate=None,
         encoding="auto",
         n_bins=32,
         scaling="standard",
@@ -290,6 +292,7 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.accelerate = accelerate
         self.encoding = encoding
         self.n_bins = n_bins
         self.scaling = scaling

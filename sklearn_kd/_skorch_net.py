@@ -64,22 +64,35 @@ class TensorBatches:
     """Iterate over mini-batches sliced from :class:`RowTensors`.
 
     With ``shuffle=True``, each pass draws a fresh permutation from ``generator``
-    and gathers the rows once, so every batch is a contiguous slice.
+    and gathers the rows once, so every batch is a contiguous slice. With
+    ``num_shards > 1`` (training on several processes), the processes draw the
+    same permutation and shard ``shard`` takes its own equal block of it, so
+    every process makes the same number of steps on different rows.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
+    def __init__(
+        self, dataset, batch_size, shuffle=False, generator=None, num_shards=1, shard=0
+    ):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.num_shards = num_shards
+        self.shard = shard
+
+    def _n_rows(self):
+        return len(self.dataset) // self.num_shards
 
     def __len__(self):
-        return -(-len(self.dataset) // self.batch_size)
+        return -(-self._n_rows() // self.batch_size)
 
     def __iter__(self):
         inputs, targets = self.dataset.inputs, self.dataset.targets
         if self.shuffle:
             order = torch.randperm(len(inputs), generator=self.generator)
+            if self.num_shards > 1:
+                n_rows = self._n_rows()
+                order = order[self.shard * n_rows : (self.shard + 1) * n_rows]
             order = order.to(inputs.device)
             inputs = inputs[order]
             targets = None if targets is None else targets[order]
