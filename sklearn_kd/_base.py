@@ -562,12 +562,14 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
 
     def _callbacks(self, stage, fidelity=None):
         extractor = self._scoring_targets(stage)
-        callbacks = [] if fidelity is None else [("teacher_fidelity", fidelity)]
+        callbacks = []
         for item in copy.deepcopy(self.callbacks or []):
             if isinstance(item, tuple):
                 callbacks.append((item[0], with_label_targets(item[1], extractor)))
             else:
                 callbacks.append(with_label_targets(item, extractor))
+        if fidelity is not None:  # before early stopping, which may end an epoch
+            callbacks.append(("teacher_fidelity", fidelity))
         if self.early_stopping:
             from skorch.callbacks import EarlyStopping
 

@@ -228,6 +228,9 @@ class TeacherFidelity(Callback):
         net.history.record("teacher_r2", float(r2.mean()))
 
 
+_BATCH_EVENTS = frozenset({"on_batch_begin", "on_batch_end", "on_grad_computed"})
+
+
 class _TensorPath:
     """What both student nets share: encoded :class:`RowTensors`, sliced
     batches, and the packed targets handed to the criterion as they are.
@@ -252,6 +255,44 @@ class _TensorPath:
 
     def check_data(self, X, y=None):
         pass
+
+    def initialize_callbacks(self):
+        self.__dict__.pop("_listeners_cache", None)
+        return super().initialize_callbacks()
+
+    def _listeners(self, event):
+        """The callbacks that do something on ``event`` (skorch calls every
+        callback on every batch event, most of them no-ops)."""
+        listeners = self.__dict__.setdefault("_listeners_cache", {})
+        if event not in listeners:
+            base = getattr(Callback, event)
+            listeners[event] = [
+                callback
+                for _, callback in self.callbacks_
+                if getattr(type(callback), event, base) is not base
+            ]
+        return listeners[event]
+
+    def notify(self, method_name, **cb_kwargs):
+        if method_name not in _BATCH_EVENTS:
+            return super().notify(method_name, **cb_kwargs)
+        getattr(self, method_name)(self, **cb_kwargs)
+        for callback in self._listeners(method_name):
+            getattr(callback, method_name)(self, **cb_kwargs)
+        return None
+
+    def train_step(self, batch, **fit_params):
+        if self._listeners("on_grad_computed"):
+            return super().train_step(batch, **fit_params)
+        step = {}
+
+        def closure():
+            self._zero_grad_optimizer()
+            step.update(self.train_step_single(batch, **fit_params))
+            return step["loss"]
+
+        self._step_optimizer(closure)
+        return step
 
     def _set_training(self, training=True):
         # skorch calls this before every batch; walking the module tree costs
