@@ -34,7 +34,13 @@ def hidden_layer_sizes(estimator):
 def fit(X, y, teacher):
     TimedLogisticRegression.reset_clock()
     estimator = DistilledClassifier(
-        teacher, max_epochs=EPOCHS, response_method="decision_function", random_state=0
+        teacher,
+        max_epochs=EPOCHS,
+        response_method="decision_function",
+        encoding="standard",
+        augment=None,
+        soft_target_weight=0.5,
+        random_state=0,
     )
     with Stopwatch() as watch:
         estimator.fit(X, y)

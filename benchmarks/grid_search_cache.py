@@ -63,6 +63,8 @@ def grid_search(X, y, forest, epochs, *, n_jobs, cache, inner_threads=None, grid
         open(forest.count_file, "w").close()
         estimator = DistilledClassifier(
             forest,
+            encoding="standard",
+            augment=None,
             hidden_layer_sizes=(32,),
             max_epochs=epochs,
             memory=os.path.join(folder, "cache") if cache else None,

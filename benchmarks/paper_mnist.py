@@ -253,6 +253,8 @@ def student(teacher, hidden, temperature, epochs, labels_only):
         lr=STUDENT["lr"],
         callbacks=[cosine_schedule(epochs)],
         scaling=None,
+        encoding="standard",
+        augment=None,
         random_state=0,
     )
 

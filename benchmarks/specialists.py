@@ -116,6 +116,8 @@ def distillation_row(name, teacher, epochs, X_train, y_train, X_test, y_test):
         student = DistilledClassifier(
             teacher,
             soft_target_weight=weight,
+            encoding="standard",
+            augment=None,
             max_epochs=epochs,
             random_state=SEED,
             **STUDENT,

@@ -70,6 +70,10 @@ DEFAULT_CALLBACK_NAMES = frozenset(
     }
 )
 _MAX_SEED = np.iinfo(np.int32).max
+#: Dropout of the default MLP's hidden layers under the piecewise-linear
+#: encoding (unless ``student__dropout`` says otherwise): it curbs the
+#: overfitting of the encoding's many inputs (see benchmarks/selection_probe.py).
+PIECEWISE_LINEAR_DROPOUT = 0.2
 #: Training rows on which the history records the student's fidelity per epoch.
 FIDELITY_SAMPLE_ROWS = 1000
 
@@ -179,7 +183,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
 
     Subclasses define ``_validate_targets``, ``_teacher_stage``,
     ``_transfer_set``, ``_coefficients``, ``_packed_targets``, ``_n_outputs``,
-    ``_output_affine``, ``_scoring_targets``, ``_validation_loss``,
+    ``_output_affine``, ``_scoring_targets``, ``_validation_losses``,
     ``_criterion``, ``_net_class``, ``_net_params`` and
     ``_set_task_attributes``.
     """
@@ -549,12 +553,14 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             "0 (for the labels or for the teacher's targets)."
         )
 
-    def _network(self, n_inputs, n_outputs):
+    def _network(self, n_inputs, n_outputs, encoding):
         params = self._nested_params("student__")
         if self.student is None:
             hidden = self.hidden_layer_sizes
             if isinstance(hidden, str):
                 hidden = auto_hidden_layer_sizes(n_inputs, n_outputs)
+            if encoding == "piecewise_linear":
+                params.setdefault("dropout", PIECEWISE_LINEAR_DROPOUT)
             return MLP(n_inputs, n_outputs, hidden_layer_sizes=tuple(hidden), **params)
         return self.student(
             n_features_in=n_inputs, **{self._output_argument: n_outputs}, **params
@@ -644,7 +650,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             generator = torch.Generator().manual_seed(seed)
             module = StudentModule(
                 encoder,
-                self._network(encoder.n_outputs, n_outputs),
+                self._network(encoder.n_outputs, n_outputs, choice.encoding),
                 n_outputs,
                 *self._output_affine(stage),
             )

@@ -525,15 +525,15 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
     def _fidelity_targets(self, teacher_outputs):
         return teacher_outputs.argmax(axis=1)
 
-    def _validation_loss(self, output, labels, sample_weight, stage):
-        """Held-out score of a candidate (lower is better).
+    def _validation_losses(self, output, labels, sample_weight, stage):
+        """Per held-out row score of a candidate (lower is better).
 
-        The weighted log loss of the student's logits ``z`` at the temperature
-        that suits them best, ``min_T logloss(softmax(z / T))``: a student that
+        The log loss of the student's logits ``z`` at the temperature that
+        suits them best, ``min_T logloss(softmax(z / T))``: a student that
         mimics a forest's soft votes is less confident than one trained on
         labels, and a plain log loss would favour the latter for that alone.
         """
-        return calibrated_log_loss(output, labels, sample_weight)
+        return calibrated_log_loss(output, labels, sample_weight, per_row=True)
 
     def _net_params(self, stage, soft_target_weight):
         n_outputs = len(stage.classes)

@@ -68,7 +68,8 @@ _BLOCKS = {
         (in the constructor, ``set_params`` or a grid), and checked against its
         signature before any work. ``None`` builds an :class:`~sklearn_kd.MLP`
         with ``hidden_layer_sizes`` (its other arguments, such as
-        ``student__dropout``, are nested parameters too).
+        ``student__dropout``, are nested parameters too; under the
+        piecewise-linear encoding its dropout defaults to 0.2).
     hidden_layer_sizes : "auto" or tuple of int, default="auto"
         Hidden layers of the default MLP student, positive integers; the one way
         to set them (``student__hidden_layer_sizes`` is an error), and an error
@@ -166,9 +167,11 @@ _BLOCKS = {
     encodings, MUNGE or not, and ``w`` in ``{0, 0.5}`` (the label-only student
     of each encoding is always one, so a teacher worse than its student cannot
     drag the default below training on labels alone), trains on the other rows
-    for {epoch_share} of ``max_epochs`` on at most {max_rows} real rows; the one
-    with the lowest {criterion} on the held-out rows is trained again on all
-    rows. ``selected_params_``
+    for {epoch_share} of ``max_epochs`` on at most {max_rows} real rows, and is
+    scored on the held-out rows by its {criterion}. The cheapest candidate (by
+    its training time) within one standard error of the best score is trained
+    again on all rows: a costlier candidate (MUNGE's extra rows, the
+    piecewise-linear encoding's wider input) must win clearly. ``selected_params_``
     and ``selection_scores_`` record the outcome (``verbose=1`` prints it).
     Explicit values are never searched, so a grid search over them is not
     doubled. With fewer than {min_rows} labelled rows nothing is searched and the

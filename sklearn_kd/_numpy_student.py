@@ -40,6 +40,7 @@ class NumpyNetwork:
         self._biases64 = [b.astype(np.float64) for b in self.biases]
         self._scale64 = self.output_scale.astype(np.float64)
         self._shift64 = self.output_shift.astype(np.float64)
+        self._fused = self._fuse_standard_encoding()
         # The affine map folded into the last layer, as torch would compute it
         # in two steps: identical for a scale of one.
         self._unit_scale = bool(np.all(self.output_scale == 1))
@@ -70,6 +71,29 @@ class NumpyNetwork:
             module.output_shift.detach().cpu().numpy(),
         )
 
+    def _fuse_standard_encoding(self):
+        """The first layer with the standardisation folded into it, or None.
+
+        When every column is numeric and standardised (no bins, categories or
+        missing indicators), ``((x - shift) / scale) @ W + b`` is
+        ``x @ (W / scale) + (b - (shift / scale) @ W)``: one product instead of
+        the encoder's five operations.
+        """
+        spec = self.encoding
+        if (
+            len(spec.bin_column)
+            or len(spec.missing_column)
+            or len(spec.category_column)
+            or not np.array_equal(spec.numeric_column, np.arange(spec.n_features))
+        ):
+            return None
+        shift = spec.numeric_shift.astype(np.float32).astype(np.float64)
+        scale = spec.numeric_scale.astype(np.float32).astype(np.float64)
+        fill = spec.numeric_fill.astype(np.float32).astype(np.float64)
+        weight = self._weights64[0] / scale[:, None]
+        bias = self._biases64[0] - (shift / scale) @ self._weights64[0]
+        return weight, bias, fill
+
     @property
     def n_features_in(self):
         return self.encoding.n_features
@@ -80,11 +104,18 @@ class NumpyNetwork:
 
     def __call__(self, X):
         """Outputs (float64) for the rows ``X``."""
-        hidden = self.encoding.encode(X)
-        last = len(self._weights64) - 1
-        for position, (weight, bias) in enumerate(
-            zip(self._weights64, self._biases64, strict=True)
-        ):
+        weights, biases = self._weights64, self._biases64
+        if self._fused is not None:
+            weight, bias, fill = self._fused
+            X = np.asarray(X, dtype=np.float64)
+            if np.isnan(X).any():
+                X = np.where(np.isnan(X), fill, X)
+            hidden = X
+            weights, biases = [weight, *weights[1:]], [bias, *biases[1:]]
+        else:
+            hidden = self.encoding.encode(X)
+        last = len(weights) - 1
+        for position, (weight, bias) in enumerate(zip(weights, biases, strict=True)):
             if position == last:
                 output = hidden @ weight
                 output += bias

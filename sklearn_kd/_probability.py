@@ -6,9 +6,6 @@ floored at :data:`PROBABILITY_FLOOR` unless a caller asks for another floor.
 """
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax
-from scipy.special import softmax as _scipy_softmax
 
 #: Floor of probabilities before a log (a divergence, a geometric mean, a
 #: combination of specialists): small enough to keep ruled-out classes near zero,
@@ -21,8 +18,16 @@ ROW_SUM_TOLERANCE = 1e-4
 
 
 def softmax(logits, temperature=1.0):
-    """Row-wise ``softmax(logits / temperature)`` of a 2-D numpy array."""
-    return _scipy_softmax(np.asarray(logits) / temperature, axis=1)
+    """Row-wise ``softmax(logits / temperature)`` of a 2-D numpy array, in float64.
+
+    A handful of numpy operations: it runs on every prediction, one row or many.
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    z = z / temperature if temperature != 1 else z
+    z = z - z.max(axis=1, keepdims=True)  # a new array: the input is left alone
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
 
 
 def centred_logits(logits):
@@ -56,19 +61,26 @@ def probability_problem(proba):
     return None
 
 
-def calibrated_log_loss(logits, labels, sample_weight=None):
+def calibrated_log_loss(logits, labels, sample_weight=None, *, per_row=False):
     """Weighted mean ``-log softmax(logits / T)[label]`` at the best ``T``.
 
     ``T`` is searched in ``[e**-3, e**3]``; the score then measures how well the
-    logits rank the classes, whatever their scale.
+    logits rank the classes, whatever their scale. With ``per_row``, each row's
+    loss at that ``T`` instead of the mean.
     """
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
+
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.intp)
     weight = np.ones(len(labels)) if sample_weight is None else sample_weight
     rows = np.arange(len(labels))
 
-    def loss(log_temperature):
-        log_proba = log_softmax(logits / np.exp(log_temperature), axis=1)
-        return -np.average(log_proba[rows, labels], weights=weight)
+    def row_losses(log_temperature):
+        return -log_softmax(logits / np.exp(log_temperature), axis=1)[rows, labels]
 
-    return float(minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded").fun)
+    def loss(log_temperature):
+        return np.average(row_losses(log_temperature), weights=weight)
+
+    best = minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")
+    return row_losses(best.x) if per_row else float(best.fun)

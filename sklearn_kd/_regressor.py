@@ -463,16 +463,12 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
     def _fidelity_targets(self, teacher_outputs):
         return teacher_outputs
 
-    def _validation_loss(self, output, labels, sample_weight, stage):
-        """Held-out score of a candidate (lower is better): the weighted mean
-        squared error in standard units, averaged over outputs."""
+    def _validation_losses(self, output, labels, sample_weight, stage):
+        """Per held-out row score of a candidate (lower is better): the squared
+        error in standard units, averaged over the row's labelled outputs."""
         observed = ~np.isnan(labels)
         residual = np.where(observed, (output - labels) / stage.scale, 0.0)
-        weight = sample_weight[:, None] * observed
-        per_output = (weight * residual**2).sum(axis=0) / np.maximum(
-            weight.sum(axis=0), 1e-300
-        )
-        return float(per_output.mean())
+        return (residual**2).sum(axis=1) / np.maximum(observed.sum(axis=1), 1)
 
     def _net_params(self, stage, soft_target_weight):
         return {

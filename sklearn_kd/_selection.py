@@ -11,13 +11,16 @@ With ``encoding``, ``augment`` or ``soft_target_weight`` left at ``"auto"``,
    soft-target weight, and the label-only student of each encoding) trains on
    the other rows on a reduced budget (fewer epochs and at most a fixed number
    of real rows);
-4. the candidate with the lowest weighted log loss on the held-out rows wins,
-   and the student is trained on all rows with its settings.
+4. the cheapest candidate (by its training time) whose held-out loss is within
+   one standard error of the best one's wins (the one-standard-error rule:
+   a costlier candidate must win clearly), and the student is trained on all
+   rows with its settings.
 
 A parameter given explicitly is never searched. With too few labelled rows to
 validate, nothing is searched and the fixed fallbacks are used.
 """
 
+import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -135,29 +138,55 @@ def select(estimator, transfer, data, stage, seed, progress):
     valid_labels = transfer.labels[valid]
     valid_weights = transfer.sample_weight[valid]
     X_valid = transfer.X[valid].astype(np.float32)
-    scores = {}
-    best, best_score = None, np.inf
+    losses, costs = {}, {}
     options = candidates(estimator, stage.logits is not None)
     with progress.stage("selection") as said:
         bar = progress.bar(len(options), "choosing the student", "candidate")
         for choice in options:
             rows = transfer.rows_from(train_real) if choice.augment else train_real
+            started = time.perf_counter()
             net = estimator._train_student(
                 transfer.take(rows), data, stage, choice, seed, max_epochs=epochs
             )
+            costs[choice] = time.perf_counter() - started
             output = predict_logits(net.module_, X_valid, device=net.device)
-            score = float(
-                estimator._validation_loss(output, valid_labels, valid_weights, stage)
+            losses[choice] = estimator._validation_losses(
+                output, valid_labels, valid_weights, stage
             )
-            scores[choice.label()] = score
-            if score < best_score:
-                best, best_score = choice, score
             bar.update()
         bar.close()
+        chosen = one_standard_error_choice(losses, costs, valid_weights)
+        scores = {
+            choice.label(): float(np.average(loss, weights=valid_weights))
+            for choice, loss in losses.items()
+        }
         said.append(
             f"{len(options)} candidates on {len(train_real)} rows for {epochs} "
             f"epochs, scored on {len(valid)} held-out rows: "
             + "; ".join(f"{label} {score:.4f}" for label, score in scores.items())
-            + f"; chose {best.label()}"
+            + f"; chose {chosen.label()}"
         )
-    return best, scores
+    return chosen, scores
+
+
+def one_standard_error_choice(losses, costs, sample_weight):
+    """The cheapest candidate within one standard error of the best.
+
+    A candidate qualifies when its mean held-out loss exceeds the best one's by
+    at most the standard error of that difference (paired over the held-out
+    rows, weighted): on a small hold-out, a costlier candidate must win clearly
+    to be chosen. Cost is each candidate's measured training time.
+    """
+    weight = sample_weight / sample_weight.sum()
+    means = {choice: float(weight @ loss) for choice, loss in losses.items()}
+    best = min(means, key=means.get)
+    n_rows = len(weight)
+    qualified = []
+    for choice, loss in losses.items():
+        difference = loss - losses[best]
+        mean = float(weight @ difference)
+        variance = float(weight @ (difference - mean) ** 2)
+        error = np.sqrt(variance / max(n_rows - 1, 1))
+        if mean <= error:
+            qualified.append(choice)
+    return min(qualified, key=costs.get)
