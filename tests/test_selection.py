@@ -111,7 +111,7 @@ def test_the_cheapest_candidate_within_one_standard_error_wins():
     weights = np.ones(400)
     noise = rng.normal(scale=0.5, size=400)
     # Slightly better but within noise: the cheap candidate is kept.
-    losses = {cheap: base, costly: base - 0.01 + noise * 0.1}
+    losses = {cheap: base, costly: base - 0.001 + noise * 0.1}
     costs = {cheap: 1.0, costly: 6.0}
     assert one_standard_error_choice(losses, costs, weights) == cheap
     # Clearly better: the costly one wins.
