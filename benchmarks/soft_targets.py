@@ -87,7 +87,7 @@ FULL = {
         "pmlb_connect_4",
         "pmlb_fars",
     ],
-    "auto_max_train": 10000,
+    "auto_max_train": 6000,
 }
 QUICK = {
     "datasets": ["pmlb_magic"],

@@ -9,7 +9,7 @@ The names that train or hold torch modules are imported on first use, so that
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 # Public name -> the private module defining it.
 _LOCATIONS = {

@@ -37,7 +37,7 @@ VALIDATION_FRACTION = 0.2
 #: Candidates train for this share of ``max_epochs`` (at least one epoch) ...
 EPOCH_SHARE = 0.5
 #: ... on at most this many real rows.
-MAX_CANDIDATE_ROWS = 5000
+MAX_CANDIDATE_ROWS = 2000
 ENCODING_CANDIDATES = ("standard", "piecewise_linear")
 AUGMENT_CANDIDATES = (None, "munge")
 WEIGHT_CANDIDATES = (0.5,)
