@@ -369,6 +369,18 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
     def _check_callback_params(self):
         names = set(DEFAULT_CALLBACK_NAMES)
         for item in self.callbacks or []:
+            callback = item[1] if isinstance(item, tuple) else item
+            monitor = getattr(callback, "monitor", None)
+            if (
+                isinstance(monitor, str)
+                and monitor.startswith("valid_")
+                and not self.early_stopping
+            ):
+                raise ValueError(
+                    f"The callback {type(callback).__name__} monitors {monitor!r}, "
+                    "which exists only with a validation split: set "
+                    "early_stopping=True, or monitor 'train_loss_best'."
+                )
             if isinstance(item, tuple):
                 names.add(item[0])
             else:

@@ -153,8 +153,10 @@ _BLOCKS = {
     random_state : int, RandomState instance or None, default=None
         Seeds the student's initialisation and shuffling, the folds and MUNGE.
     verbose : int, default=0
-        ``0`` silent; ``1`` a progress bar over epochs (needs ``tqdm``); ``2``
-        skorch's table of epochs.
+        ``0`` silent; ``1`` one line per stage that can take seconds (teacher,
+        MUNGE, selection, student: what it did, on how many rows, in how long)
+        and progress bars (tqdm, which comes with skorch); ``2`` also skorch's
+        table of epochs.
 """,
     "selection_notes": """\
     Notes
@@ -168,8 +170,8 @@ _BLOCKS = {
     of each encoding is always one, so a teacher worse than its student cannot
     drag the default below training on labels alone), trains on the other rows
     for {epoch_share} of ``max_epochs`` on at most {max_rows} real rows, and is
-    scored on the held-out rows by its {criterion}. The cheapest candidate (by
-    its training time) within one standard error of the best score is trained
+    scored on the held-out rows by its {criterion}. The cheapest candidate (rows
+    trained on times the network's weights) within one standard error of the best score is trained
     again on all rows: a costlier candidate (MUNGE's extra rows, the
     piecewise-linear encoding's wider input) must win clearly. ``selected_params_``
     and ``selection_scores_`` record the outcome (``verbose=1`` prints it).

@@ -158,7 +158,7 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
         The soft-target source used (``"auto"`` resolved).
     n_outputs_ : int
         Number of targets.
-    target_mean_, target_scale_ : ndarray of shape (n_outputs_,)
+    target_mean_, target_scale_ : ndarray of shape (`n_outputs_`,)
         The targets' mean and standard deviation the network's outputs are
         scaled by.
     [[fitted_state]]

@@ -503,3 +503,10 @@ def test_get_params_offers_no_teacher_parameters_of_a_fitted_teacher(iris_forest
     assert not [key for key in fitted if key.startswith("teacher__")]
     unfitted = DistilledClassifier(RandomForestClassifier()).get_params(deep=True)
     assert "teacher__n_estimators" in unfitted
+
+
+def test_a_validation_monitor_without_validation_is_an_error_before_any_work(iris):
+    from skorch.callbacks import Checkpoint
+
+    with pytest.raises(ValueError, match="monitors 'valid_loss_best'.*early_stopping"):
+        fast_distiller(Untouchable(), callbacks=[Checkpoint()]).fit(*iris)
