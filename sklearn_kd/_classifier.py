@@ -565,7 +565,7 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``; rows sum to 1.
         """
-        return softmax(self._student_output(X).astype(np.float64))
+        return softmax(self._student_output(X))
 
     def predict(self, X):
         """Predicted class labels.

@@ -74,9 +74,10 @@ class _ExportedStudent(BaseEstimator):
 
     def _outputs(self, X):
         """The network's raw outputs for ``X``, checked as in training."""
+        inference = self._inference()
         rows = None
         if self.category_codes is None and self.feature_names is None:
-            rows = lean_rows(X, self.n_features_in_, self.allow_nan)
+            rows = lean_rows(X, inference.n_features, self.allow_nan)
         if rows is None:
             _check_feature_names(self, X, reset=False)
             if self.category_codes is not None:
@@ -86,7 +87,7 @@ class _ExportedStudent(BaseEstimator):
             rows = validate_data(
                 self, X, reset=False, dtype=np.float32, ensure_all_finite=finite
             )
-        return self._inference().logits(rows)
+        return inference.logits(rows)
 
     def _torch_module(self):
         if isinstance(self.module, NumpyNetwork):
@@ -267,7 +268,7 @@ class StudentClassifier(ClassifierMixin, _ExportedStudent):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        return softmax(self._outputs(X).astype(np.float64))
+        return softmax(self._outputs(X))
 
     def predict(self, X):
         """Predicted class labels.

@@ -59,6 +59,11 @@ class StudentInference:
         self._tensors = ()
         self._versions = ()
         self._expressible = self._numpy is not None or self.device == "cpu"
+        self.n_features = (
+            module.n_features_in
+            if self._numpy is not None
+            else module.encoder.n_features
+        )
 
     def __getstate__(self):
         state = dict(self.__dict__)

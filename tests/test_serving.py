@@ -15,7 +15,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from sklearn_kd import StudentClassifier, load_student
+from sklearn_kd import DistilledRegressor, StudentClassifier, load_student
 from sklearn_kd._inference import NUMPY_MAX_ROWS, StudentInference
 from sklearn_kd._student import predict_logits
 
@@ -47,6 +47,37 @@ def test_numpy_path_matches_torch(mixed, encoding):
         proba[:5],
         model.predict_proba(np.repeat(rows[:5], 300, axis=0))[::300],
         atol=1e-6,
+    )
+
+
+@pytest.mark.parametrize("hidden", [(), (16, 8)])
+@pytest.mark.parametrize("task", ["classifier", "regressor"])
+def test_numpy_path_matches_torch_on_plain_numeric_columns(cancer, hidden, task):
+    """All-numeric columns take the fused first layer; a regressor's output
+    scale is not one; a network without hidden layers fuses its only layer."""
+    X, y = cancer
+    if task == "classifier":
+        model = fast_distiller(None, hidden_layer_sizes=hidden, soft_target_weight=0)
+    else:
+        model = DistilledRegressor(
+            None,
+            hidden_layer_sizes=hidden,
+            soft_target_weight=0,
+            encoding="standard",
+            augment=None,
+            max_epochs=2,
+            random_state=0,
+        )
+        y = X[:, 1] * 3.0 + 10.0
+    model.fit(X, y)
+    if task == "classifier":
+        model.shift_logit_bias(1, 0.7)  # an output shift the fused layer must keep
+    module = model.student_.module_
+    network = StudentInference(module)._numpy_network()
+    assert network._fill is not None  # the fused path is the one under test
+    rows = X[:20].astype(np.float32)
+    np.testing.assert_allclose(
+        network(rows), predict_logits(module, rows, device="cpu"), rtol=1e-6, atol=1e-5
     )
 
 
