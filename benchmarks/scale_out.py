@@ -80,7 +80,11 @@ def main():
     info = machine()
     size = QUICK if args.quick else FULL
     X, y = make_classification(
-        size["n_rows"], size["n_features"], n_informative=10, n_classes=4, random_state=0
+        size["n_rows"],
+        size["n_features"],
+        n_informative=10,
+        n_classes=4,
+        random_state=0,
     )
     forest = UnpicklingCountingForest(n_estimators=size["n_trees"], random_state=0)
     forest.fit(X, y)
@@ -108,8 +112,15 @@ def main():
         for label, backend, n_jobs, cache, shared in configurations:
             with tempfile.TemporaryDirectory() as folder:
                 measured = search(
-                    X, y, forest, size, Path(folder),
-                    backend=backend, n_jobs=n_jobs, cache=cache, shared=shared,
+                    X,
+                    y,
+                    forest,
+                    size,
+                    Path(folder),
+                    backend=backend,
+                    n_jobs=n_jobs,
+                    cache=cache,
+                    shared=shared,
                 )
             key = f"{label}, memory={'yes' if cache else 'no'}, shared={'yes' if shared else 'no'}"
             results[key] = measured
@@ -126,7 +137,8 @@ def main():
             )
     baseline = results["sequential, memory=no, shared=no"]["scores"]
     agreement = max(
-        float(np.abs(np.subtract(r["scores"], baseline)).max()) for r in results.values()
+        float(np.abs(np.subtract(r["scores"], baseline)).max())
+        for r in results.values()
     )
     report(
         "scale_out",
@@ -136,7 +148,14 @@ def main():
                 f"{len(GRID['temperature']) * len(GRID['soft_target_weight'])} candidates "
                 f"x {size['cv']} folds + refit, {size['n_trees']}-tree forest teacher "
                 f"({teacher_mb:.0f} MB pickled), {size['n_rows']} rows",
-                ["engine", "memory", "teacher", "wall s", "teacher queries", "teacher shipments"],
+                [
+                    "engine",
+                    "memory",
+                    "teacher",
+                    "wall s",
+                    "teacher queries",
+                    "teacher shipments",
+                ],
                 rows,
             )
         ],

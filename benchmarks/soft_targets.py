@@ -792,9 +792,10 @@ def main():
     seconds = time.perf_counter() - start
     budget = config["budget"]
     notes = [
-        f"Training rows capped at {config['max_train']} (stratified subsample of the "
-        "75% training split) where a data set has more, for time on a shared 2-core "
-        "CPU; the test split is kept whole.",
+        f"Training rows capped at {config['max_train']} ({config['auto_max_train']} "
+        "in the encodings and automatic-default part) by a stratified subsample of "
+        "the 75% training split where a data set has more, for time on a shared "
+        "2-core CPU; the test split is kept whole.",
         f"Every student: MLP {HIDDEN}, Adam lr=1e-3, batch 512, early stopping "
         f"(validation_fraction=0.1, n_iter_no_change={budget['n_iter_no_change']}), "
         f"max_epochs={budget['max_epochs']}; in the main table random_state is the "

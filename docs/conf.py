@@ -4,11 +4,15 @@ Build with ``python -m sphinx -W --keep-going -b html docs docs/_build/html``; t
 gallery examples in ``examples/`` run during the build.
 """
 
+import sys
 from pathlib import Path
 
 import torch
 
 import sklearn_kd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _benchmark_summary import Summary, render  # noqa: E402
 
 # The gallery examples train small networks, which one thread runs as fast as
 # several; more threads only compete with each other (and with other jobs).
@@ -27,17 +31,19 @@ extensions = [
     "sphinx.ext.autosummary",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
-    "myst_parser",  # parses the Markdown benchmark tables included by benchmarks.rst
+    "myst_parser",  # parses the Markdown result tables of benchmark_results/
 ]
 
 # Markdown is only ever included into reStructuredText pages, never a page itself.
 source_suffix = {".rst": "restructuredtext"}
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "_generated_*.rst"]
+exclude_patterns = ["_build"]
 default_role = "literal"
 
 autosummary_generate = True
 autodoc_typehints = "none"
+# Signatures show defaults as written (optimizer=torch.optim.Adam), not as reprs.
+autodoc_preserve_defaults = True
 
 # Class pages document their methods through autodoc (_templates/autosummary);
 # numpydoc's automatic member tables would list them a second time.
@@ -65,50 +71,38 @@ html_theme_options = {"show_toc_level": 2}
 
 
 def _benchmark_tables(results=BENCHMARK_RESULTS):
-    """The result tables to show: one benchmark's full run, else its other runs.
-
-    A results file ``NAME.md`` is the full run of ``benchmarks/NAME.py``; files
-    ``NAME_*.md`` are its quick or partial runs, shown only when ``NAME.md`` does
-    not exist.
-    """
+    """The result tables to show: every run of ``benchmarks/NAME.py``
+    (``NAME.md``, ``NAME_PART.md``), but its ``--quick`` runs (``*_quick.md``)
+    only when it has no other."""
     scripts = sorted(
-        (path.stem for path in results.parent.glob("*.py")),
-        key=len,
-        reverse=True,
+        (path.stem for path in results.parent.glob("*.py")), key=len, reverse=True
     )
     runs = {}
     for path in sorted(results.glob("*.md")):
-        benchmark = next(
-            (name for name in scripts if path.stem.startswith(f"{name}_")),
-            path.stem,
+        script = next(
+            (name for name in scripts if path.stem.startswith(f"{name}_")), path.stem
         )
-        runs.setdefault(benchmark, []).append(path)
+        runs.setdefault(script, []).append(path)
     return [
         path
-        for benchmark, paths in sorted(runs.items())
-        for path in [path for path in paths if path.stem == benchmark] or paths
+        for paths in runs.values()
+        for path in [p for p in paths if not p.stem.endswith("_quick")] or paths
     ]
 
 
-def _benchmark_sections(results=BENCHMARK_RESULTS):
-    """reStructuredText including each benchmark table that exists right now,
-    with the figure ``NAME.png`` next to a table ``NAME.md`` shown below it."""
-    tables = _benchmark_tables(results)
-    if not tables:
-        return (
-            "No benchmark results were present when this page was built: run the "
-            "scripts in ``benchmarks/`` (see its README) and rebuild.\n"
-        )
-    blocks = []
-    for path in tables:
-        relative = Path("..", "benchmarks", "results", path.name).as_posix()
-        block = f".. include:: {relative}\n   :parser: myst_parser.sphinx_\n"
+def _result_pages(results=BENCHMARK_RESULTS):
+    """One page per result table, ``benchmark_results/NAME.rst``, including
+    ``NAME.md`` and, below it, the figure ``NAME.png`` where there is one."""
+    pages = {}
+    for path in _benchmark_tables(results):
+        relative = Path("..", "..", "benchmarks", "results", path.name).as_posix()
+        page = f".. include:: {relative}\n   :parser: myst_parser.sphinx_\n"
         figure = path.with_suffix(".png")
         if figure.exists():
-            image = Path("..", "benchmarks", "results", figure.name).as_posix()
-            block += f"\n.. image:: {image}\n   :width: 90%\n   :alt: {path.stem}\n"
-        blocks.append(block)
-    return "\n".join(blocks)
+            image = Path("..", "..", "benchmarks", "results", figure.name).as_posix()
+            page += f"\n.. image:: {image}\n   :width: 90%\n   :alt: {path.stem}\n"
+        pages[path.stem] = page
+    return pages
 
 
 def _write_if_changed(path, text):
@@ -116,4 +110,122 @@ def _write_if_changed(path, text):
         path.write_text(text, encoding="utf-8")
 
 
-_write_if_changed(DOCS / "_generated_benchmarks.rst", _benchmark_sections())
+# The Benchmarks page's compact tables and figures: benchmark_results/NAME.txt
+# and NAME.png, drawn from the results files the page links to.
+SUMMARIES = {
+    "auto": Summary(
+        "soft_targets_auto",
+        "Encodings, MUNGE and the automatic default",
+        columns=[
+            "data set",
+            "model",
+            "accuracy",
+            "vs baseline",
+            "gap recovered",
+            "fit time",
+            "picked",
+        ],
+        rows={"model": r"^forest|\(baseline\)|^default \(auto\)$"},
+        bar="vs baseline",
+        bar_rows={"model": r"^default \(auto\)$"},
+        label=["data set"],
+        xlabel="default minus best label-only student, test accuracy",
+        reference=0.0,
+    ),
+    "soft_targets": Summary(
+        "soft_targets_main_label_term",
+        "Test accuracy",
+        columns=["data set", "model", "accuracy", "vs label only", "gap recovered"],
+        rows={"model": r"^(forest|label only$|oob$|oob \+ MUNGE 5x|recommended)"},
+        bar="vs label only",
+        bar_rows={"model": r"^oob \+ MUNGE 5x"},
+        label=["data set"],
+        xlabel="OOB targets + MUNGE 5x minus label-only student, test accuracy",
+        reference=0.0,
+    ),
+    "serving": Summary(
+        "serving",
+        "",
+        columns=[
+            "data set",
+            "model",
+            "accuracy",
+            "file size",
+            "cold start",
+            "one row",
+            "test set",
+        ],
+        bar="one row",
+        label=["data set", "model"],
+        xlabel="one-row predict_proba, median µs (log scale)",
+        log=True,
+    ),
+    "regression": Summary(
+        "regression",
+        "",
+        columns=["data set", "model", "R²", "vs label only", "gap recovered"],
+        rows={"model": r"^(forest|label only|default)$"},
+        bar="vs label only",
+        bar_rows={"model": r"^default$"},
+        label=["data set"],
+        xlabel="default minus label-only student, test R²",
+        reference=0.0,
+    ),
+    "fit_speed": Summary(
+        "fit_speed",
+        "CPU seconds",
+        columns=[
+            "data",
+            "torch threads",
+            "MLP",
+            "epochs",
+            "hand loop s",
+            "DistilledClassifier student s",
+            "ratio vs hand",
+        ],
+        bar="ratio vs hand",
+        label=["data", "torch threads"],
+        xlabel="DistilledClassifier student / hand-written loop, CPU seconds",
+        reference=1.1,
+    ),
+    "scale_out": Summary(
+        "scale_out",
+        "",
+        columns=[
+            "engine",
+            "memory",
+            "teacher",
+            "wall s",
+            "teacher queries",
+            "teacher shipments",
+        ],
+        bar="wall s",
+        label=["engine", "memory", "teacher"],
+        xlabel="wall seconds of the search",
+    ),
+    "paper_mnist": Summary(
+        "paper_mnist",
+        "The paper's MLP teacher",
+        columns=["model", "targets", "epochs", "test errors", "paper"],
+        bar="test errors",
+        label=["model"],
+        xlabel="MNIST test errors (of 10,000)",
+    ),
+}
+
+
+def _write_result_pages(folder=DOCS / "benchmark_results"):
+    folder.mkdir(exist_ok=True)
+    pages = _result_pages()
+    for stale in folder.glob("*.rst"):
+        if stale.stem not in pages:
+            stale.unlink()
+    for name, page in pages.items():
+        _write_if_changed(folder / f"{name}.rst", page)
+    for name, summary in SUMMARIES.items():
+        _write_if_changed(
+            folder / f"{name}.txt", render(name, summary, BENCHMARK_RESULTS, folder)
+        )
+
+
+_write_result_pages()

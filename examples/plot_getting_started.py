@@ -96,7 +96,9 @@ small = search.best_estimator_.export_student()
 folder = Path(tempfile.mkdtemp())
 small.save(folder / "student.npz")
 loaded = load_student(folder / "student.npz")
-print("numpy file agrees:", bool((loaded.predict(X_test) == small.predict(X_test)).all()))
+print(
+    "numpy file agrees:", bool((loaded.predict(X_test) == small.predict(X_test)).all())
+)
 
 try:
     import onnxruntime
@@ -112,4 +114,7 @@ if onnxruntime is not None:
         for column in X_test.columns
     }
     (probabilities,) = session.run(None, feed)
-    print("ONNX agrees:", np.allclose(probabilities, small.predict_proba(X_test), atol=1e-5))
+    print(
+        "ONNX agrees:",
+        np.allclose(probabilities, small.predict_proba(X_test), atol=1e-5),
+    )
