@@ -21,7 +21,8 @@ class Summary:
     starts with ``heading``; ``rows`` keeps the rows whose cells match every
     ``column: regular expression`` (``search``). ``bar`` is the column drawn,
     from the kept rows that also match ``bar_rows``, each bar labelled by the
-    ``label`` columns joined; ``reference`` draws a dashed line (a target)."""
+    ``label`` columns joined, with the ``±`` of its cells as error bars;
+    ``reference`` draws a dashed line (a target)."""
 
     result: str
     heading: str
@@ -39,6 +40,12 @@ def number(cell):
     """The first number in a cell (``"0.861 ± 0.003"`` gives 0.861)."""
     found = NUMBER.search(str(cell))
     return float(found.group().replace(",", "")) if found else None
+
+
+def spread(cell):
+    """The number after a ``±`` in a cell, or 0."""
+    found = re.search(r"±\s*(" + NUMBER.pattern + ")", str(cell))
+    return float(found.group(1).replace(",", "")) if found else 0.0
 
 
 def matching(rows, patterns):
@@ -92,8 +99,9 @@ def bar_chart(summary, rows, path):
 
     labels = [" ".join(str(row[c]) for c in summary.label) for row in rows]
     values = [number(row[summary.bar]) or 0.0 for row in rows]
+    errors = [spread(row[summary.bar]) for row in rows]
     figure, axes = plt.subplots(figsize=(7, 0.32 * len(rows) + 1.0))
-    axes.barh(range(len(rows)), values, color="#4c72b0")
+    axes.barh(range(len(rows)), values, xerr=errors, color="#4c72b0", ecolor="#333")
     axes.set_yticks(range(len(rows)), labels, fontsize=8)
     axes.invert_yaxis()
     axes.set_xlabel(summary.xlabel or summary.bar)

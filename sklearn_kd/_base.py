@@ -37,6 +37,7 @@ from ._fingerprint import remembered_fingerprint
 from ._inference import StudentInference, lean_rows
 from ._munge import munge
 from ._progress import Progress
+from ._seeds import draw_seed
 from ._selection import can_select, fixed_choice, select
 from ._shared_models import SharedFittedModels
 from ._sklearn_compat import _check_feature_names, _check_sample_weight
@@ -69,7 +70,6 @@ DEFAULT_CALLBACK_NAMES = frozenset(
         "teacher_fidelity",
     }
 )
-_MAX_SEED = np.iinfo(np.int32).max
 #: Dropout of the default MLP's hidden layers under the piecewise-linear
 #: encoding (unless ``student__dropout`` says otherwise): it curbs the
 #: overfitting of the encoding's many inputs (see benchmarks/selection_probe.py).
@@ -257,7 +257,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             progress = Progress(self.verbose, type(self).__name__)
             data = self._validate_fit_data(X, y, sample_weight)
             rng = check_random_state(self.random_state)
-            seed = int(rng.randint(_MAX_SEED))
+            seed = draw_seed(rng)
             accelerator = None
             if self.accelerate:
                 from ._accelerate import broadcast_from_main, make_accelerator

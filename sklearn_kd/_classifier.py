@@ -16,6 +16,7 @@ from ._encoding import ENCODINGS
 from ._export import StudentClassifier
 from ._loss import DistillationLoss, loss_coefficients, pack_targets
 from ._probability import calibrated_log_loss, centred_logits, softmax
+from ._seeds import draw_seed
 from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from ._skorch_net import StudentNet, scored_labels
 from ._soft_targets import (
@@ -45,7 +46,6 @@ from ._transfer_set import UNLABELLED, TransferSet
 # loss, classes a probability-only teacher gives exactly zero stay (numerically)
 # zero at any temperature; the MSE loss needs finite, moderate logits.
 _AUTO_EPS = {"kl": 1e-300, "mse": 1e-6}
-_MAX_SEED = np.iinfo(np.int32).max
 
 
 def unlabelled_rows(y):
@@ -456,9 +456,7 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         folds = None
         if source == "cross_fit":
             X_labelled = data.X[data.labelled]
-            folds = cross_fit_folds(
-                self.cv, X_labelled, y_labelled, int(rng.randint(_MAX_SEED))
-            )
+            folds = cross_fit_folds(self.cv, X_labelled, y_labelled, draw_seed(rng))
         eps = _AUTO_EPS[self.loss] if self.proba_eps == "auto" else self.proba_eps
         with teacher_refusals(teacher, data.has_nan), progress.stage("teacher") as said:
             result = self._cached(

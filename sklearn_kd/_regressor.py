@@ -18,6 +18,7 @@ from ._loss import (
     pack_regression_targets,
 )
 from ._regression_teacher import RegressorReading
+from ._seeds import draw_seed
 from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from ._skorch_net import ScoredValues, StudentRegressorNet
 from ._soft_targets import (
@@ -30,8 +31,6 @@ from ._soft_targets import (
 )
 from ._teacher import is_fitted, query_teacher, teacher_name
 from ._transfer_set import TransferSet
-
-_MAX_SEED = np.iinfo(np.int32).max
 
 
 @dataclass
@@ -400,7 +399,7 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
                 self.cv,
                 data.X[fit_rows],
                 y_teacher[fit_rows],
-                int(rng.randint(_MAX_SEED)),
+                draw_seed(rng),
                 classifier=False,
             )
         with (

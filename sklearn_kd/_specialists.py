@@ -16,6 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._probability import PROBABILITY_FLOOR
+from ._seeds import draw_seed, draw_seeds
 from ._shared_models import SharedFittedModels
 from ._sklearn_compat import HasMethods, Interval, _fit_context
 from ._teacher import is_fitted
@@ -276,10 +277,10 @@ class SpecialistEnsembleClassifier(SharedFittedModels, ClassifierMixin, BaseEsti
             clustering_proba,
             self.n_specialists,
             self.classes_per_specialist,
-            random_state=rng.randint(np.iinfo(np.int32).max),
+            random_state=draw_seed(rng),
         )
         template = self._specialist_template()
-        seeds = rng.randint(np.iinfo(np.int32).max, size=len(subsets))
+        seeds = draw_seeds(rng, len(subsets))
         fitted = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_specialist)(template, X, y_codes, subset, seed)
             for subset, seed in zip(subsets, seeds, strict=True)

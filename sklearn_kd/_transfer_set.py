@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ._seeds import draw_seed
+
 #: The label of a row that has none (numeric labels, or the integer -1 among an
 #: object array's string labels), as in ``sklearn.semi_supervised``.
 UNLABELLED = -1
@@ -157,7 +159,7 @@ def _stratified_sample(labels, n_samples, rng):
             positions,
             test_size=n_samples,
             stratify=labels,
-            random_state=rng.randint(np.iinfo(np.int32).max),
+            random_state=draw_seed(rng),
         )
     except ValueError:  # a class too rare to stratify: fall back to a plain draw
         sample = rng.permutation(len(labels))[:n_samples]

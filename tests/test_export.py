@@ -78,22 +78,33 @@ def test_onnx_export_prints_nothing(distilled, tmp_path, capfd):
     assert captured.out == "" and captured.err == ""
 
 
+@pytest.mark.parametrize("failing_step", ["torch export", "final save"])
 def test_a_failed_onnx_export_leaves_no_partial_file_and_keeps_the_old_one(
-    distilled, tmp_path, monkeypatch
+    distilled, tmp_path, monkeypatch, failing_step
 ):
     pytest.importorskip("onnxscript")
+    import onnx
     import torch
 
     _, model, _ = distilled
     target = tmp_path / "student.onnx"
     target.write_bytes(b"the previous model")
 
-    def failing_export(model, args, path, **kwargs):
+    def write_half_and_fail(path):
         with open(path, "wb") as partial:
             partial.write(b"half a model")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(torch.onnx, "export", failing_export)
+    if failing_step == "torch export":
+        monkeypatch.setattr(
+            torch.onnx,
+            "export",
+            lambda model, args, path, **kw: write_half_and_fail(path),
+        )
+    else:  # the graph is built; writing it beside the target fails
+        monkeypatch.setattr(
+            onnx, "save_model", lambda model, path, *a, **kw: write_half_and_fail(path)
+        )
     with pytest.raises(OSError, match="No space left"):
         model.export_student().to_onnx(target)
     assert target.read_bytes() == b"the previous model"
