@@ -55,6 +55,17 @@ class CountingForest(RandomForestClassifier):
         return super().predict_proba(X)
 
 
+class UnpicklingCountingForest(CountingForest):
+    """A counting forest that also logs every unpickling (a shipment)."""
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        shipments = state.get("shipment_file")
+        if shipments:
+            with open(shipments, "a") as log:
+                log.write(f"{os.getpid()}\n")
+
+
 def read_count_file(path):
     """Calls, rows, thread settings and processes logged by :class:`CountingForest`."""
     with open(path) as log:

@@ -12,13 +12,12 @@ Usage: ``python benchmarks/scale_out.py [--quick]``.
 """
 
 import argparse
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 from _common import Stopwatch, machine, report, set_threads
-from _teachers import CountingForest, read_count_file
+from _teachers import UnpicklingCountingForest, read_count_file
 from joblib import parallel_config
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
@@ -28,17 +27,6 @@ from sklearn_kd import DistilledClassifier, SharedTeacher
 GRID = {"temperature": [1.0, 2.0, 4.0, 8.0], "soft_target_weight": [0.5, 0.9]}
 FULL = dict(n_rows=10_000, n_features=20, n_trees=300, epochs=5, cv=5)
 QUICK = dict(n_rows=2_000, n_features=20, n_trees=50, epochs=2, cv=3)
-
-
-class UnpicklingCountingForest(CountingForest):
-    """A counting forest that also logs every unpickling (a shipment)."""
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        shipments = state.get("shipment_file")
-        if shipments:
-            with open(shipments, "a") as log:
-                log.write(f"{os.getpid()}\n")
 
 
 def search(X, y, forest, size, folder, *, backend, n_jobs, cache, shared):

@@ -19,7 +19,8 @@ NUMBER = re.compile(r"[-+]?\d[\d,]*\.?\d*(?:e[-+]?\d+)?")
 class Summary:
     """Columns ``columns`` of the first table of ``result`` whose heading
     starts with ``heading``; ``rows`` keeps the rows whose cells match every
-    ``column: regular expression`` (``search``). ``bar`` is the column drawn,
+    ``column: regular expression`` (``search``). ``bar`` is the column drawn
+    (None: a table alone),
     from the kept rows that also match ``bar_rows``, each bar labelled by the
     ``label`` columns joined, with the ``±`` of its cells as error bars;
     ``reference`` draws a dashed line (a target)."""
@@ -27,8 +28,8 @@ class Summary:
     result: str
     heading: str
     columns: list
-    bar: str
-    label: list
+    bar: str | None = None
+    label: list = field(default_factory=list)
     rows: dict = field(default_factory=dict)
     bar_rows: dict = field(default_factory=dict)
     xlabel: str = ""
@@ -72,7 +73,8 @@ def selected_rows(summary, results):
             f"{summary.result}.json has no table whose heading starts with "
             f"{summary.heading!r}: rerun the benchmark or update the summary."
         )
-    wanted = {*summary.columns, summary.bar, *summary.label, *summary.rows}
+    wanted = {*summary.columns, *summary.label, *summary.rows, *summary.bar_rows}
+    wanted |= {summary.bar} - {None}
     missing = sorted(wanted - set(table["columns"]))
     if missing:
         raise ValueError(
@@ -116,17 +118,20 @@ def bar_chart(summary, rows, path):
 
 
 def render(name, summary, results, folder):
-    """Write ``folder/NAME.png`` and return the include text for ``NAME``."""
+    """The include text for ``NAME``: its table, and the figure it writes to
+    ``folder/NAME.png`` when the summary draws one."""
     if not (results / f"{summary.result}.json").exists():
         return (
             f"No results yet (``benchmarks/results/{summary.result}.json``): run "
             "the benchmark and rebuild.\n"
         )
     rows = selected_rows(summary, results)
+    table = list_table(summary.columns, rows)
+    if summary.bar is None:
+        return table
     figure = folder / f"{name}.png"
     bar_chart(summary, matching(rows, summary.bar_rows), figure)
     return (
         f".. image:: /{Path(folder.name, figure.name).as_posix()}\n"
-        f"   :alt: {summary.xlabel or summary.bar}\n   :width: 100%\n\n"
-        + list_table(summary.columns, rows)
+        f"   :alt: {summary.xlabel or summary.bar}\n   :width: 100%\n\n" + table
     )

@@ -113,6 +113,17 @@ def _write_if_changed(path, text):
 # The Benchmarks page's compact tables and figures: benchmark_results/NAME.txt
 # and NAME.png, drawn from the results files the page links to.
 SUMMARIES = {
+    "auto_targets": Summary(
+        "soft_targets_auto",
+        "Targets of the automatic default",
+        columns=[
+            "data set",
+            "forest lead",
+            "target",
+            "default",
+            "fit time vs former default",
+        ],
+    ),
     "auto": Summary(
         "soft_targets_auto",
         "Encodings, MUNGE and the automatic default",

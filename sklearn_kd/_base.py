@@ -731,8 +731,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             rows = lean_rows(X, self.n_features_in_, self.allow_nan_)
         if rows is None:
             rows = self._validate_predict_data(X)
-        with torch_threads(self.n_threads):
-            return self._inference().logits(rows)
+        return self._inference().logits(rows, n_threads=self.n_threads)
 
     def _inference(self):
         """How the student is evaluated (see ``sklearn_kd._inference``); made on

@@ -92,12 +92,15 @@ class StudentInference:
             self._versions = tuple(tensor._version for tensor in self._tensors)
         return self._numpy
 
-    def logits(self, X):
-        """Logits for the float32 rows ``X``."""
+    def logits(self, X, n_threads=None):
+        """Logits for the float32 rows ``X``; torch runs on ``n_threads``
+        intra-op threads (None: as set)."""
         if len(X) <= NUMPY_MAX_ROWS or isinstance(self.module, NumpyNetwork):
             network = self._numpy_network()
             if network is not None:
                 return network(X)
         from ._student import predict_logits
+        from ._torch_state import torch_threads
 
-        return predict_logits(self.module, X, device=self.device)
+        with torch_threads(n_threads):
+            return predict_logits(self.module, X, device=self.device)
