@@ -37,10 +37,18 @@ class Summary:
     log: bool = False
 
 
+UNITS = {"µs": 1e-6, "ms": 1e-3, "s": 1.0, "kB": 1e3, "MB": 1e6, "GB": 1e9}
+WITH_UNIT = re.compile(NUMBER.pattern + r"\s*(µs|ms|s|kB|MB|GB)?\b")
+
+
 def number(cell):
-    """The first number in a cell (``"0.861 ± 0.003"`` gives 0.861)."""
-    found = NUMBER.search(str(cell))
-    return float(found.group().replace(",", "")) if found else None
+    """The first number in a cell, in base units (``"0.861 ± 0.003"`` gives
+    0.861, ``"36 µs"`` gives 3.6e-05)."""
+    found = WITH_UNIT.search(str(cell))
+    if not found:
+        return None
+    value = float(NUMBER.match(found.group()).group().replace(",", ""))
+    return value * UNITS.get(found.group(1), 1.0)
 
 
 def spread(cell):
@@ -86,8 +94,10 @@ def selected_rows(summary, results):
 
 
 def list_table(columns, rows):
-    lines = [".. list-table::", "   :header-rows: 1", ""]
+    lines = [".. list-table::", "   :header-rows: 1", "   :widths: auto", ""]
     for cells in [columns, *[[row[c] for c in columns] for row in rows]]:
+        # A bare "-" would open a bullet list inside the cell.
+        cells = ["—" if str(cell).strip() == "-" else cell for cell in cells]
         lines.append(f"   * - {cells[0]}")
         lines += [f"     - {cell}" for cell in cells[1:]]
     return "\n".join(lines) + "\n"
