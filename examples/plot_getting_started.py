@@ -60,6 +60,18 @@ print(f"student accuracy: {student.score(X_test, y_test):.4f}")
 print("chosen:", student.selected_params_)
 
 # %%
+# How the training went
+# ---------------------
+# The student's history records, per epoch, its training loss and how often it
+# agrees with the teacher on a fixed sample of training rows.
+import matplotlib.pyplot as plt
+
+from sklearn_kd import TrainingCurveDisplay
+
+TrainingCurveDisplay.from_estimator(student)
+plt.show()
+
+# %%
 # Tune it, with the teacher's outputs cached
 # ------------------------------------------
 # Settings given explicitly are not searched again inside each fit, so the
