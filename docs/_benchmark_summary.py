@@ -23,7 +23,8 @@ class Summary:
     (None: a table alone),
     from the kept rows that also match ``bar_rows``, each bar labelled by the
     ``label`` columns joined, with the ``±`` of its cells as error bars;
-    ``reference`` draws a dashed line (a target)."""
+    ``reference`` draws a dashed line (a target); ``link`` ends the text with a
+    link to the full results' page."""
 
     result: str
     heading: str
@@ -35,6 +36,7 @@ class Summary:
     xlabel: str = ""
     reference: float | None = None
     log: bool = False
+    link: bool = False
 
 
 UNITS = {"µs": 1e-6, "ms": 1e-3, "s": 1.0, "kB": 1e3, "MB": 1e6, "GB": 1e9}
@@ -137,6 +139,8 @@ def render(name, summary, results, folder):
         )
     rows = selected_rows(summary, results)
     table = list_table(summary.columns, rows)
+    if summary.link:
+        table += f"\nFull results: :doc:`/{folder.name}/{summary.result}`.\n"
     if summary.bar is None:
         return table
     figure = folder / f"{name}.png"

@@ -185,6 +185,7 @@ SUMMARIES = {
         label=["case"],
         xlabel="default minus label-only student, test R²",
         reference=0.0,
+        link=True,
     ),
     "fit_speed": Summary(
         "fit_speed",
