@@ -7,11 +7,12 @@ expected failure is listed with its reason.
 
 Not checked here, with the reason:
 
-- ``StudentClassifier``, ``StudentRegressor`` and ``TeacherEnsemble`` wrap
-  models that are already
-  trained: their ``fit`` ignores its data by design, which almost every check
-  flags. Their contracts (clone, pickle, predictions, column checks) are tested
-  in ``test_export.py`` and ``test_teacher_ensemble.py``.
+- ``StudentClassifier``, ``StudentRegressor``, ``TeacherEnsemble`` and
+  ``SharedTeacher`` wrap models that are already trained: their ``fit`` ignores
+  its data by design (``SharedTeacher`` is a ``FrozenEstimator``), which almost
+  every check flags. Their contracts (clone, pickle, predictions, column checks)
+  are tested in ``test_export.py``, ``test_regressor.py``,
+  ``test_teacher_ensemble.py`` and ``test_scale_out.py``.
 - ``MLP`` is a torch module and ``metrics`` a module, not estimators.
 """
 
@@ -33,7 +34,12 @@ from sklearn_kd import (
     SpecialistEnsembleClassifier,
 )
 
-PRE_FITTED_WRAPPERS = {"StudentClassifier", "StudentRegressor", "TeacherEnsemble"}
+PRE_FITTED_WRAPPERS = {
+    "StudentClassifier",
+    "StudentRegressor",
+    "TeacherEnsemble",
+    "SharedTeacher",
+}
 
 SMALL = dict(
     max_epochs=40, batch_size=64, lr=1e-2, hidden_layer_sizes=(16,), random_state=0
