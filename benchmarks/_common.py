@@ -103,6 +103,29 @@ class Stopwatch:
         self.cpu_seconds = time.process_time() - self._cpu
 
 
+def search_data(size):
+    """The synthetic rows of the grid-search benchmarks (4 classes)."""
+    from sklearn.datasets import make_classification
+
+    return make_classification(
+        size["n_rows"],
+        size["n_features"],
+        n_informative=10,
+        n_classes=4,
+        random_state=0,
+    )
+
+
+def best_call_seconds(predict, X, repeats=3):
+    """Wall seconds of the fastest of ``repeats`` calls ``predict(X)``."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predict(X)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def interleaved_best(contenders, repeats=3):
     """Best of ``repeats`` runs of each contender, run alternately.
 

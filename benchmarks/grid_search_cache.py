@@ -30,11 +30,11 @@ from _common import (
     machine,
     process_threads,
     report,
+    search_data,
     set_threads,
 )
 from _teachers import CountingForest, read_count_file
 from joblib import Parallel, delayed, parallel_config
-from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_kd import DistilledClassifier
@@ -108,13 +108,7 @@ def main():
     info = machine()
     size = QUICK if args.quick else FULL
 
-    X, y = make_classification(
-        size["n_rows"],
-        size["n_features"],
-        n_informative=10,
-        n_classes=4,
-        random_state=0,
-    )
+    X, y = search_data(size)
     forest = CountingForest(n_estimators=size["n_trees"], random_state=0).fit(X, y)
     run = partial(grid_search, X, y, forest, size["epochs"])
     configurations = {

@@ -29,7 +29,7 @@ import statistics
 import time
 
 import numpy as np
-from _common import data_dir, machine, report, set_threads
+from _common import best_call_seconds, data_dir, machine, report, set_threads
 from joblib import Parallel, delayed
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.metrics import mean_squared_error, r2_score
@@ -82,15 +82,6 @@ def one_row_seconds(predict, X, calls=200):
     return statistics.median(durations)
 
 
-def batch_seconds(predict, X, repeats=3):
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        predict(X)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def run_seed(data, seed):
     set_threads(1)
     X_train, X_test, y_train, y_test = data
@@ -128,7 +119,7 @@ def run_seed(data, seed):
             "fidelity_r2": float(r2_score(reference, predicted)),
             "seconds": seconds,
             "one_row": one_row_seconds(student.predict, X_test),
-            "batch": batch_seconds(student.predict, X_test),
+            "batch": best_call_seconds(student.predict, X_test),
             "size": len(pickle.dumps(student)),
             "picked": model.selected_params_,
         }
@@ -139,7 +130,7 @@ def run_seed(data, seed):
         "fidelity_r2": 1.0,
         "seconds": forest_seconds,
         "one_row": one_row_seconds(teacher.predict, X_test, calls=50),
-        "batch": batch_seconds(teacher.predict, X_test),
+        "batch": best_call_seconds(teacher.predict, X_test),
         "size": len(pickle.dumps(teacher)),
     }
     return measured

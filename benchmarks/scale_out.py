@@ -16,10 +16,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _common import Stopwatch, machine, report, set_threads
+from _common import Stopwatch, machine, report, search_data, set_threads
 from _teachers import UnpicklingCountingForest, read_count_file
 from joblib import parallel_config
-from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_kd import DistilledClassifier, SharedTeacher
@@ -67,13 +66,7 @@ def main():
     set_threads(1)
     info = machine()
     size = QUICK if args.quick else FULL
-    X, y = make_classification(
-        size["n_rows"],
-        size["n_features"],
-        n_informative=10,
-        n_classes=4,
-        random_state=0,
-    )
+    X, y = search_data(size)
     forest = UnpicklingCountingForest(n_estimators=size["n_trees"], random_state=0)
     forest.fit(X, y)
     import pickle

@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import data_dir, machine, report, set_threads
+from _common import best_call_seconds, data_dir, machine, report, set_threads
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array
@@ -119,15 +119,6 @@ def one_row_latency(contenders, calls, repeats):
                 predict(row)
                 durations.append(time.perf_counter() - start)
             best[name] = min(best[name], statistics.median(durations))
-    return best
-
-
-def batch_time(predict, X, repeats):
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        predict(X)
-        best = min(best, time.perf_counter() - start)
     return best
 
 
@@ -240,37 +231,39 @@ def run_dataset(name, config, folder):
         config["repeats"],
     )
     batch = {
-        "forest (scikit-learn)": batch_time(
+        "forest (scikit-learn)": best_call_seconds(
             forest.predict_proba, X_test, config["repeats"]
         ),
-        "forest, skl2onnx + onnxruntime": batch_time(
+        "forest, skl2onnx + onnxruntime": best_call_seconds(
             lambda X: forest_session.run(None, {forest_input: X}),
             X32,
             config["repeats"],
         ),
-        "LightGBM, scikit-learn API": batch_time(
+        "LightGBM, scikit-learn API": best_call_seconds(
             booster_model.predict_proba, X_test, config["repeats"]
         ),
-        "LightGBM, native Booster.predict": batch_time(
+        "LightGBM, native Booster.predict": best_call_seconds(
             booster.predict, X_test, config["repeats"]
         ),
-        "20-tree forest": batch_time(
+        "20-tree forest": best_call_seconds(
             small_forest.predict_proba, X_test, config["repeats"]
         ),
-        "student, DistilledClassifier": batch_time(
+        "student, DistilledClassifier": best_call_seconds(
             distilled.predict_proba, X_test, config["repeats"]
         ),
-        "student, StudentClassifier": batch_time(
+        "student, StudentClassifier": best_call_seconds(
             student.predict_proba, X_test, config["repeats"]
         ),
-        "student, numpy format": batch_time(
+        "student, numpy format": best_call_seconds(
             loaded.predict_proba, X_test, config["repeats"]
         ),
-        "student, its ONNX file": batch_time(
+        "student, its ONNX file": best_call_seconds(
             lambda X: student_session.run(None, {"X": X}), X32, config["repeats"]
         ),
-        "bare-numpy floor (no validation)": batch_time(floor, X32, config["repeats"]),
-        "StudentClassifier of the previous release": batch_time(
+        "bare-numpy floor (no validation)": best_call_seconds(
+            floor, X32, config["repeats"]
+        ),
+        "StudentClassifier of the previous release": best_call_seconds(
             previous_release_predict_proba(student), X_test, config["repeats"]
         ),
     }
