@@ -148,8 +148,8 @@ def build_parser():
         "--test",
         metavar="TEST.csv",
         type=Path,
-        help="rows to report on, with the same columns; the whole DATA.csv is "
-        "then used for training",
+        help="rows to report on, with the columns of DATA.csv in any order (matched "
+        "by name); the whole DATA.csv is then used for training",
     )
     compress.add_argument(
         "--temperature",
@@ -310,6 +310,12 @@ def _run_compress(args):
     y = _labels(table, regression)
     if args.test is not None:
         test_table = _read_table(args.test, args.target, regression)
+        if getattr(teacher, "feature_names_in_", None) is None:
+            # A teacher without feature names reads columns by position: put the
+            # test file's in the training file's order.
+            test_table = _in_column_order(
+                test_table, table.columns, args.test.name, args.data.name
+            )
         held_out = (_teacher_input(teacher, test_table, args.test.name), test_table.y)
         where = f"the rows of {args.test.name}"
     elif args.test_fraction > 0:
@@ -482,6 +488,9 @@ def _read_table(path, target, regression=False):
 
 
 def _read_table_with_pandas(pd, path, target, regression):
+    # pandas reads a row with too few fields as empty cells: refuse it first.
+    for _ in _csv_rows(path):
+        pass
     try:
         frame = pd.read_csv(path)
     except (OSError, ValueError, UnicodeDecodeError) as error:
@@ -505,20 +514,10 @@ def _read_table_with_pandas(pd, path, target, regression):
 
 
 def _read_table_without_pandas(path, target, regression):
-    try:
-        with open(path, newline="") as file:
-            rows = list(csv.reader(file))
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise CommandError(f"cannot read {path} as CSV: {error}") from error
+    rows = list(_csv_rows(path))
     if not rows:
         raise CommandError(f"{path} is empty")
-    header, body = rows[0], [row for row in rows[1:] if row]
-    for line, row in enumerate(body, start=2):
-        if len(row) != len(header):
-            raise CommandError(
-                f"cannot read {path} as CSV: row {line} has {len(row)} fields, the "
-                f"header {len(header)}"
-            )
+    header, body = rows[0], rows[1:]
     columns = {name: [row[i] for row in body] for i, name in enumerate(header)}
     _check_target(target, header, path)
     y = None
@@ -537,6 +536,31 @@ def _read_table_without_pandas(path, target, regression):
             raise _non_numeric_column(name, example, path) from None
     X = np.array(values, dtype=np.float64).T.reshape(len(body), len(columns))
     return _Table(list(columns), X, y, None)
+
+
+def _csv_rows(path):
+    """Yield the header of ``path``, then its data rows, each checked to have one
+    field per column; blank lines are skipped, as pandas skips them."""
+    header = None
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            reader = csv.reader(file)
+            line = 1  # where the next row starts: a quoted field may span lines
+            for row in reader:
+                if len(row) > 1 or (row and row[0].strip()):
+                    if header is None:
+                        header = row
+                    elif len(row) != len(header):
+                        raise CommandError(
+                            f"{path}, line {line}: {len(row)} fields, but the header "
+                            f"has {len(header)}: give every row one field per column "
+                            "(leave a field empty for a missing value, and quote "
+                            "one that holds a comma)"
+                        )
+                    yield row
+                line = reader.line_num + 1
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise CommandError(f"cannot read {path} as CSV: {error}") from error
 
 
 def _is_float_or_empty(cell):
@@ -647,6 +671,30 @@ def _teacher_input(teacher, table, data_name):
             + ("" if table.y is not None else " (name a label column with --target)")
         )
     return table.X
+
+
+def _in_column_order(table, columns, name, reference):
+    """``table`` with its feature columns matched by name to ``columns``, those of
+    the file ``reference``, and put in their order."""
+    lacking = [column for column in columns if column not in table.columns]
+    unknown = [column for column in table.columns if column not in columns]
+    if lacking or unknown:
+        parts = []
+        if lacking:
+            parts.append(f"lacks the columns {_shorten(lacking)} of {reference}")
+        if unknown:
+            parts.append(f"has columns {reference} does not have {_shorten(unknown)}")
+        raise CommandError(
+            f"{name} " + " and ".join(parts) + f": give it the columns of {reference}"
+            " (in any order), so that each reaches the teacher as the same feature"
+        )
+    order = [table.columns.index(column) for column in columns]
+    return _Table(
+        list(columns),
+        None if table.X is None else table.X[:, order],
+        table.y,
+        None if table.frame is None else table.frame[list(columns)],
+    )
 
 
 def _shorten(names, limit=8):

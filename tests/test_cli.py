@@ -48,6 +48,9 @@ def files(tmp_path, breast_cancer, forests):
             ("unlabelled", "unlabelled.csv"),
             ("colours", "colours.csv"),
             ("narrow", "narrow.csv"),
+            ("renamed", "renamed.csv"),
+            ("short_row", "short_row.csv"),
+            ("long_row", "long_row.csv"),
         ]
     }
     joblib.dump(named, paths["named"])
@@ -57,6 +60,14 @@ def files(tmp_path, breast_cancer, forests):
     X.to_csv(paths["unlabelled"], index=False)
     X.assign(colour="red").to_csv(paths["colours"], index=False)
     X.iloc[:, :5].to_csv(paths["narrow"], index=False)
+    X.rename(columns={"mean radius": "radius"}).assign(label=y).to_csv(
+        paths["renamed"], index=False
+    )
+    header, first, second, *rest = X.to_csv(index=False).splitlines()
+    # A blank line, then a row one field short: it starts on line 4.
+    short_row = second.rsplit(",", 1)[0]
+    paths["short_row"].write_text("\n".join([header, first, "", short_row, *rest]))
+    paths["long_row"].write_text("\n".join([header, first + ",1", second, *rest]))
     return {"dir": str(tmp_path)} | {name: str(path) for name, path in paths.items()}
 
 
@@ -140,6 +151,23 @@ def test_compress_reports_on_the_test_file_or_the_training_rows(
     assert status == 0 and "optimistic" in capsys.readouterr().out
 
 
+def test_the_test_file_is_read_by_the_training_file_header(
+    files, tmp_path, capsys, breast_cancer
+):
+    data = pd.read_csv(files["labelled"])
+    data[data.columns[::-1]].to_csv(tmp_path / "reversed.csv", index=False)
+    student_path = tmp_path / "student.joblib"
+    status = compress(
+        files["plain"], files["labelled"], "--target", "label",
+        "--test", tmp_path / "reversed.csv", "--out-joblib", student_path,
+    )  # fmt: skip
+    assert status == 0
+    X, y = breast_cancer
+    expected = joblib.load(student_path).score(X.to_numpy(), y)
+    out = capsys.readouterr().out
+    assert report_value(out, "accuracy") == pytest.approx(expected, abs=1e-4)
+
+
 def test_compress_without_target_learns_from_the_teacher(files, tmp_path, capsys):
     before = set(os.listdir(tmp_path))
     status = compress(files["plain"], files["unlabelled"], "--seed", "0", epochs=30)
@@ -188,6 +216,10 @@ def test_compress_without_pandas(files, monkeypatch, capsys):
 
     assert compress(files["plain"], files["colours"]) == 1
     assert "column 'colour'" in capsys.readouterr().err.splitlines()[-1]
+
+    assert compress(files["plain"], files["short_row"]) == 1
+    message = f"{files['short_row']}, line 4: 29 fields, but the header has 30"
+    assert message in capsys.readouterr().err.splitlines()[-1]
 
 
 # Arguments (with {role} placeholders for the paths in `files`), exit status, and
@@ -242,6 +274,24 @@ BAD_INPUTS = {
         ["{unfitted}", "{unlabelled}"],
         1,
         "unfitted RandomForestClassifier",
+    ),
+    "row with too few fields": (
+        ["{plain}", "{short_row}"],
+        1,
+        "{short_row}, line 4: 29 fields, but the header has 30: give every row one "
+        "field per column",
+    ),
+    "row with too many fields": (
+        ["{named}", "{long_row}"],
+        1,
+        "{long_row}, line 2: 31 fields, but the header has 30",
+    ),
+    "test file with other columns": (
+        ["{plain}", "{labelled}", "--target", "label", "--test", "{renamed}"],
+        1,
+        "renamed.csv lacks the columns ['mean radius'] of labelled.csv and has "
+        "columns labelled.csv does not have ['radius']: give it the columns of "
+        "labelled.csv (in any order)",
     ),
     "output folder absent": (
         ["{plain}", "{unlabelled}", "--out-joblib", "{dir}/absent/s.joblib"],

@@ -1,7 +1,9 @@
 """Scale-out: a search on a Dask cluster, shared teachers, parallel teacher queries."""
 
+import os
 import pickle
 
+import joblib
 import numpy as np
 import pytest
 from conftest import fast_distiller
@@ -10,6 +12,7 @@ from sklearn.model_selection import GridSearchCV
 
 from sklearn_kd import SharedTeacher
 from sklearn_kd._fingerprint import remembered_fingerprint
+from sklearn_kd._shared_teacher import _load_shared_teacher
 from sklearn_kd._teacher import query_teacher
 
 
@@ -37,6 +40,42 @@ def test_shared_teacher_pickles_as_a_reference_loaded_once(iris, iris_forest, tm
     model = fast_distiller(teacher).fit(X, y)
     assert model.teacher_ is teacher and model.score(X, y) > 0.9
     assert len(list(tmp_path.glob("teacher-*.joblib"))) == 1
+
+
+class MakesFolder:
+    """Unpickles by calling ``os.mkdir(path)``: code a crafted file would run."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return os.mkdir, (self.path,)
+
+
+@pytest.mark.parametrize("replacement", ["another teacher", "code", "damaged"])
+def test_a_changed_shared_teacher_file_is_refused(
+    replacement, iris, iris_forest, tmp_path
+):
+    payload = pickle.dumps(SharedTeacher(iris_forest, tmp_path / "shared"))
+    (path,) = (tmp_path / "shared").glob("teacher-*.joblib")
+    marker = tmp_path / "code-ran"
+    if replacement == "another teacher":
+        joblib.dump(RandomForestClassifier(n_estimators=2).fit(*iris), path)
+    elif replacement == "code":
+        joblib.dump(MakesFolder(str(marker)), path)
+    else:
+        path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(pickle.UnpicklingError) as error:
+        pickle.loads(payload)
+    assert f"file {path} was changed since it was written" in str(error.value)
+    assert not marker.exists()
+
+
+def test_a_shared_teacher_reference_without_a_digest_is_refused(iris_forest, tmp_path):
+    teacher = SharedTeacher(iris_forest, tmp_path)
+    _, (path, location, _) = teacher.__reduce__()
+    with pytest.raises(pickle.UnpicklingError, match="carries no SHA-256"):
+        _load_shared_teacher(path, location)
 
 
 def test_the_fingerprint_is_paid_once_per_teacher_state(iris, monkeypatch):
