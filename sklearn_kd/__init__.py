@@ -22,8 +22,10 @@ _LOCATIONS = {
     "StudentRegressor": "._export",
     "TeacherEnsemble": "._teacher_ensemble",
     "TrainingCurveDisplay": "._display",
+    "UnlabelledRowsWarning": "._classifier",
     "load_student": "._export",
     "metrics": ".metrics",
+    "register_skl2onnx_converters": "._skl2onnx",
 }
 
 __all__ = sorted(_LOCATIONS)

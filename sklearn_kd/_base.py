@@ -156,6 +156,15 @@ def resolve_device(device):
             f"device={device!r} was requested but PyTorch sees no CUDA device; use "
             "device='cpu', or device='auto' to use a GPU only when there is one."
         )
+    if parsed.type != "cpu":
+        try:
+            torch.empty(0, device=parsed)
+        except (RuntimeError, AssertionError):
+            raise ValueError(
+                f"device={device!r} was requested but PyTorch cannot place a tensor "
+                f"on {parsed.type!r} on this machine; use "
+                "device='cpu', or device='auto' to use a GPU only when there is one."
+            ) from None
     return device
 
 
@@ -415,7 +424,8 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         else:
             categorical = categorical_mask(self.categorical_features, X.shape[1])
         if category_codes is not None:
-            categorical |= category_codes.columns_mask(self.feature_names_in_)
+            # The frame's own labels: feature_names_in_ exists only for string ones.
+            categorical |= category_codes.columns_mask(X_teacher.columns)
         return FitData(
             X_teacher=X_teacher,
             X=X,
@@ -515,14 +525,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             X_synthetic = self._munge(data, rng)
             said.append(f"{len(X_synthetic)} synthetic rows")
         source = np.repeat(np.arange(len(data.X)), self.augment_factor)
-        X_teacher = X_synthetic
-        if hasattr(data.X_teacher, "columns"):
-            import pandas as pd
-
-            X_teacher = pd.DataFrame(X_synthetic, columns=data.X_teacher.columns)
-            if data.category_codes is not None:
-                X_teacher = data.category_codes.decode(X_teacher)
-        return X_teacher, X_synthetic, source
+        return as_teacher_rows(X_synthetic, data), X_synthetic, source
 
     def _munge(self, data, rng):
         return munge(
@@ -747,6 +750,29 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         state = super().__getstate__()
         state.pop("_inference_cache", None)
         return state
+
+
+def as_teacher_rows(X_synthetic, data):
+    """Synthetic rows in the layout the teacher was given: the dtype of the
+    ``X`` passed to ``fit`` (a float32 skorch net refuses float64), or a
+    DataFrame with its columns, string columns decoded and float dtypes kept."""
+    original = data.X_teacher
+    if not hasattr(original, "columns"):
+        dtype = getattr(original, "dtype", None)
+        if dtype is not None and dtype.kind == "f":
+            return X_synthetic.astype(dtype, copy=False)
+        return X_synthetic
+    import pandas as pd
+
+    frame = pd.DataFrame(X_synthetic, columns=original.columns)
+    if data.category_codes is not None:
+        frame = data.category_codes.decode(frame)
+    floats = {
+        column: dtype
+        for column, dtype in original.dtypes.items()
+        if getattr(dtype, "kind", None) == "f"
+    }
+    return frame.astype(floats, copy=False) if floats else frame
 
 
 def _run_teacher_stage(

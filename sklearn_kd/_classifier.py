@@ -1,5 +1,6 @@
 """DistilledClassifier: distil any classifier into a small PyTorch student."""
 
+import warnings
 from dataclasses import dataclass
 from functools import partial
 from numbers import Integral, Real
@@ -15,7 +16,12 @@ from ._docstrings import fill_docstring
 from ._encoding import ENCODINGS
 from ._export import StudentClassifier
 from ._loss import DistillationLoss, loss_coefficients, pack_targets
-from ._probability import calibrated_log_loss, centred_logits, softmax
+from ._probability import (
+    calibrated_log_loss,
+    centred_logits,
+    log_softmax,
+    softmax,
+)
 from ._seeds import draw_seed
 from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from ._skorch_net import StudentNet, scored_labels
@@ -65,6 +71,39 @@ def unlabelled_rows(y):
             count=len(y),
         )
     return np.zeros(len(y), dtype=bool)
+
+
+class UnlabelledRowsWarning(UserWarning):
+    """Rows labelled -1 are taken as unlabelled.
+
+    scikit-learn's semi-supervised estimators mark an unlabelled row with -1,
+    and so does :class:`DistilledClassifier`: such rows train on the teacher's
+    targets alone, and -1 is never a class. Each ``fit`` that meets them says
+    how many; silence it where unlabelled rows are intended, with
+    ``warnings.filterwarnings("ignore", category=UnlabelledRowsWarning)``.
+    """
+
+
+def warn_if_classes_differ(teacher, classes, y_labelled):
+    """Warn when a fitted teacher knows classes that no labelled row has.
+
+    The student learns the teacher's classes; labels of fewer classes most often
+    mean that ``y`` was changed after the teacher was fitted (a
+    ``OneVsRestClassifier`` hands each member a binary ``y``).
+    """
+    if len(y_labelled) == 0:
+        return
+    missing = np.setdiff1d(classes, np.unique(y_labelled))
+    if len(missing):
+        warnings.warn(
+            f"The fitted teacher {teacher_name(teacher)} knows the classes "
+            f"{plain(classes)}, but the labelled rows lack {plain(missing)}: the "
+            "student learns the teacher's classes. If y was transformed (for "
+            "example by a OneVsRestClassifier), pass the teacher unfitted so that "
+            "it learns the same labels.",
+            UserWarning,
+            stacklevel=6,
+        )
 
 
 @dataclass
@@ -383,6 +422,16 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         labelled = ~unlabelled_rows(y)
         if labelled.any():
             check_classification_targets(y[labelled])
+        n_unlabelled = int((~labelled).sum())
+        if n_unlabelled:
+            warnings.warn(
+                f"{n_unlabelled} of {len(y)} rows have the label -1 and are taken as "
+                "unlabelled (scikit-learn's marker for semi-supervised data): they "
+                "train on the teacher's targets alone. If -1 is a class, relabel y "
+                "first (for example with a LabelEncoder).",
+                UnlabelledRowsWarning,
+                stacklevel=6,
+            )
         return y, labelled
 
     def _check_classes(self, classes, y_labelled, *, from_teacher):
@@ -446,7 +495,8 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         if fitted:
             known = teacher_classes(teacher)
             if known is not None:
-                self._check_classes(known, y_labelled, from_teacher=True)
+                known = self._check_classes(known, y_labelled, from_teacher=True)
+                warn_if_classes_differ(teacher, known, y_labelled)
         else:
             self._check_classes(y_labelled, y_labelled, from_teacher=False)
             warn_if_weights_not_passed(teacher, data.sample_weight)
@@ -564,6 +614,21 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
             Columns follow ``classes_``; rows sum to 1.
         """
         return softmax(self._student_output(X))
+
+    def predict_log_proba(self, X):
+        """Log of the class probabilities, computed from the logits (finite
+        where ``predict_proba`` underflows to 0).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        return log_softmax(self._student_output(X))
 
     def predict(self, X):
         """Predicted class labels.

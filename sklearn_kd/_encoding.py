@@ -115,6 +115,15 @@ def _float32_arrays(spec):
     return cached
 
 
+def _varies(X):
+    """Columns with two distinct values or more among their non-missing ones.
+
+    A column constant in training is left out of the encoding (its missing
+    indicator stays): a weight the training never moved must not act on values
+    seen only at predict time."""
+    return np.nanmax(X, axis=0, initial=-np.inf) > np.nanmin(X, axis=0, initial=np.inf)
+
+
 def _column_means(values):
     seen = ~np.isnan(values)
     count = np.maximum(seen.sum(axis=0), 1)
@@ -154,7 +163,9 @@ def encoding_spec(
     n_features = X.shape[1]
     if categorical is None:
         categorical = np.zeros(n_features, dtype=bool)
-    numeric = np.flatnonzero(~categorical)
+    numeric = np.flatnonzero(~categorical & _varies(X))
+    if len(numeric) == 0:  # nothing varies (one row): keep the columns as they are
+        numeric = np.flatnonzero(~categorical)
     values = X[:, numeric]
     mean, seen, count = _column_means(values)
     empty_float, empty_int = np.empty(0), np.empty(0, dtype=np.int64)

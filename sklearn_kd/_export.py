@@ -5,6 +5,8 @@ It is made by ``export_student()`` (holding the torch module) or by
 torch). This module imports torch only where a torch module is used.
 """
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import validate_data
@@ -12,7 +14,7 @@ from sklearn.utils.validation import validate_data
 from ._files import atomic_file
 from ._inference import StudentInference, lean_rows
 from ._numpy_student import NumpyNetwork
-from ._probability import softmax
+from ._probability import log_softmax, softmax
 from ._sklearn_compat import _check_feature_names
 from ._student_file import read_student, write_student
 
@@ -47,6 +49,11 @@ class _ExportedStudent(BaseEstimator):
     def fit(self, X=None, y=None):
         """Return the student unchanged: it is already trained.
 
+        Given data, it warns: a meta-estimator that fits its own clone on each
+        fold (``CalibratedClassifierCV(student, cv=5)``, ``cross_validate``)
+        would silently reuse this one network. Wrap the student in
+        :class:`sklearn.frozen.FrozenEstimator` to say that this is intended.
+
         Parameters
         ----------
         X, y : ignored
@@ -55,6 +62,16 @@ class _ExportedStudent(BaseEstimator):
         -------
         self
         """
+        if X is not None:
+            warnings.warn(
+                f"{type(self).__name__}.fit does not train: the exported student "
+                "is already trained and ignores X and y, so every fold of a cross-"
+                "validation or calibration reuses the same network. Wrap it in "
+                "sklearn.frozen.FrozenEstimator when that is intended, or fit a "
+                "DistilledClassifier / DistilledRegressor to train on these rows.",
+                UserWarning,
+                stacklevel=2,
+            )
         return self
 
     def _inference(self):
@@ -269,6 +286,21 @@ class StudentClassifier(ClassifierMixin, _ExportedStudent):
         proba : ndarray of shape (n_samples, n_classes)
         """
         return softmax(self._outputs(X))
+
+    def predict_log_proba(self, X):
+        """Log of the class probabilities, computed from the logits (finite
+        where ``predict_proba`` underflows to 0).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        return log_softmax(self._outputs(X))
 
     def predict(self, X):
         """Predicted class labels.

@@ -7,7 +7,15 @@ graph that takes the columns as they are, following skl2onnx's convention for
 mixed inputs: one input per column, named after it, of shape ``(batch, 1)``,
 ``tensor(string)`` for a string column and ``tensor(float)`` otherwise; string
 categories become codes inside the graph (``ai.onnx.ml.LabelEncoder``), unseen
-ones code -1 as in Python. The model's ``metadata_props`` describe the file:
+ones code -1 as in Python. A DataFrame whose column labels are not strings
+(``pd.DataFrame(X)``'s integers) gives scikit-learn no feature names, so the
+training order of its columns is not known: the inputs are then named after
+the column positions, ``"0"``, ``"1"``, ..., which holds when each label is
+its position (pandas' default labels) and is checked for the string columns;
+otherwise the export refuses, asking for string labels. The graph's internal
+names avoid the column names; should a column carry the output's name
+(``probabilities``, ``predictions``), the output is called ``<name>_1``
+instead. The model's ``metadata_props`` describe the file:
 
 - ``sklearn_kd.format_version``: ``"1"``;
 - ``sklearn_kd.kind``: ``"classifier"`` or ``"regressor"``;
@@ -23,6 +31,7 @@ import contextlib
 import io
 import json
 import logging
+import numbers
 import os
 import tempfile
 import warnings
@@ -93,24 +102,70 @@ def _network_graph(module, n_features, output_name, output_transform):
         return onnx.load(path)
 
 
-def _column_front(feature_names, category_codes, opset):
-    """A graph from one input per column to the float matrix ``X``."""
+def _positional_names(category_codes, module):
+    """Input names for a student whose columns had no string labels: their
+    positions, once each string column's label is checked to be its position."""
+    encoder = module.encoder
+    category_column = encoder.category_column.cpu().numpy()
+    category_value = encoder.category_value.cpu().numpy()
+    for label, categories in category_codes.categories.items():
+        fits = (
+            isinstance(label, numbers.Integral)
+            and not isinstance(label, bool)
+            and 0 <= label < encoder.n_features
+        )
+        if fits:
+            # The student one-hot encodes a string column over its codes.
+            values = set(category_value[category_column == label].tolist())
+            fits = bool(values) and values <= set(range(-1, len(categories)))
+        if not fits:
+            raise ValueError(
+                "This student was fitted on a DataFrame whose column labels are not "
+                "strings, so scikit-learn recorded no feature names and the order of "
+                "its columns is unknown. to_onnx then names the graph's inputs after "
+                "the column positions, which needs each string column's label to be "
+                f"its position, and the string column {label!r} is not at position "
+                f"{label!r}. Give the DataFrame string column labels "
+                "(X.columns = X.columns.astype(str)) and fit again."
+            )
+    return [str(position) for position in range(encoder.n_features)]
+
+
+def _free_prefix(names, prefix="sklearn_kd_"):
+    """``prefix``, lengthened until no name in ``names`` starts with it."""
+    while any(name.startswith(prefix) for name in names):
+        prefix = "_" + prefix
+    return prefix
+
+
+def _free_name(name, taken):
+    """``name``, or ``name_1``, ``name_2``, ... if it is in ``taken``."""
+    candidate, suffix = name, 0
+    while candidate in taken:
+        suffix += 1
+        candidate = f"{name}_{suffix}"
+    return candidate
+
+
+def _column_front(columns, output, prefix, opset):
+    """A graph from one input per column to the float matrix ``output``.
+
+    ``columns`` holds ``(name, categories)`` pairs, ``categories`` None for a
+    float column; the internal names start with ``prefix``."""
     from onnx import TensorProto, helper
 
-    inputs, nodes, columns = [], [], []
-    for position, name in enumerate(feature_names):
-        name = str(name)
-        categories = category_codes.categories.get(name)
+    inputs, nodes, coded_columns = [], [], []
+    for position, (name, categories) in enumerate(columns):
         if categories is None:
             inputs.append(
                 helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, 1])
             )
-            columns.append(name)
+            coded_columns.append(name)
             continue
         inputs.append(
             helper.make_tensor_value_info(name, TensorProto.STRING, [None, 1])
         )
-        coded = f"{name}__code_{position}"
+        coded = f"{prefix}code_{position}"
         nodes.append(
             helper.make_node(
                 "LabelEncoder",
@@ -122,10 +177,12 @@ def _column_front(feature_names, category_codes, opset):
                 default_float=-1.0,
             )
         )
-        columns.append(coded)
-    nodes.append(helper.make_node("Concat", columns, ["X"], axis=1))
-    output = helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, len(columns)])
-    graph = helper.make_graph(nodes, "student_columns", inputs, [output])
+        coded_columns.append(coded)
+    nodes.append(helper.make_node("Concat", coded_columns, [output], axis=1))
+    matrix = helper.make_tensor_value_info(
+        output, TensorProto.FLOAT, [None, len(coded_columns)]
+    )
+    graph = helper.make_graph(nodes, "student_columns", inputs, [matrix])
     return helper.make_model(
         graph,
         opset_imports=[
@@ -152,30 +209,34 @@ def export_onnx(
     import onnx
     from onnx import compose
 
-    model = _network_graph(module, n_features, output_name, output_transform)
-    if category_codes is not None:
+    if category_codes is None:
+        model = _network_graph(module, n_features, output_name, output_transform)
+        inputs = [{"name": "X", "type": "float"}]
+    else:
+        if feature_names is None:
+            names = _positional_names(category_codes, module)
+        else:
+            names = [str(name) for name in feature_names]
+        categories = {str(label): v for label, v in category_codes.categories.items()}
+        columns = [(name, categories.get(name)) for name in names]
+        output_name = _free_name(output_name, set(names))
+        prefix = _free_prefix([*names, output_name])
+        model = _network_graph(module, n_features, output_name, output_transform)
         opset = next(
             o.version for o in model.opset_import if o.domain in ("", "ai.onnx")
         )
-        front = _column_front(feature_names, category_codes, opset)
+        front = _column_front(columns, f"{prefix}front_X", f"{prefix}front_", opset)
         model.ir_version = max(model.ir_version, front.ir_version)
         front.ir_version = model.ir_version
         model = compose.merge_models(
             front,
-            compose.add_prefix(
-                model, "student_", rename_inputs=False, rename_outputs=False
-            ),
-            io_map=[("X", "X")],
+            compose.add_prefix(model, f"{prefix}net_", rename_outputs=False),
+            io_map=[(f"{prefix}front_X", f"{prefix}net_X")],
         )
         inputs = [
-            {
-                "name": str(name),
-                "type": "string" if str(name) in category_codes.categories else "float",
-            }
-            for name in feature_names
+            {"name": name, "type": "float" if values is None else "string"}
+            for name, values in columns
         ]
-    else:
-        inputs = [{"name": "X", "type": "float"}]
     metadata = {
         "sklearn_kd.format_version": str(ONNX_FORMAT_VERSION),
         "sklearn_kd.kind": kind,

@@ -30,6 +30,14 @@ def softmax(logits, temperature=1.0):
     return z
 
 
+def log_softmax(logits):
+    """Row-wise log of ``softmax(logits)``, in float64, finite for finite logits
+    (no log of an underflowed zero)."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
 def centred_logits(logits):
     """Subtract each row's mean logit, the invariance the softmax ignores."""
     return logits - logits.mean(axis=1, keepdims=True)

@@ -1,11 +1,13 @@
 """DistilledRegressor: distil any regressor into a small PyTorch student."""
 
+import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import BaseDistiller
@@ -85,6 +87,30 @@ def target_statistics(y, fallback=None):
 
 
 @fill_docstring("regressor")
+def warn_if_teacher_misfits(teacher, predictions, y):
+    """Warn when a fitted teacher predicts the labelled targets worse than their
+    mean (R^2 < 0): ``y`` is then most likely in other units than the teacher's,
+    as under a ``TransformedTargetRegressor``, and the student would learn a mix
+    of both."""
+    predictions = np.asarray(predictions, dtype=np.float64).reshape(len(y), -1)
+    for output in range(y.shape[1]):
+        rows = ~np.isnan(y[:, output])
+        if rows.sum() < 2 or np.ptp(y[rows, output]) == 0:
+            continue
+        r2 = r2_score(y[rows, output], predictions[rows, output])
+        if r2 < 0:
+            where = "" if y.shape[1] == 1 else f" (output {output})"
+            warnings.warn(
+                f"The fitted teacher {teacher_name(teacher)} scores R^2 = {r2:.3g} on "
+                f"the labelled rows{where}: its predictions and y disagree more than "
+                "y's mean does, as when y was transformed (for example by a "
+                "TransformedTargetRegressor) after the teacher was fitted. Give the "
+                "teacher the same targets, or pass it unfitted.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
 class DistilledRegressor(RegressorMixin, BaseDistiller):
     """Distil a teacher regressor into a small neural network student.
 
@@ -421,6 +447,8 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
             action = "queried" if fitted else f"fitted ({result.source}) and queried"
             n_rows = len(y) + (0 if synthetic is None else len(synthetic[2]))
             said.append(f"{teacher_name(teacher)} {action} on {n_rows} rows")
+        if fitted:
+            warn_if_teacher_misfits(teacher, result.outputs, y)
         shift, scale = target_statistics(y, fallback=result.outputs)
         if synthetic is not None:
             synthetic = (synthetic[1], result.synthetic, synthetic[2])

@@ -39,11 +39,25 @@ def test_bins_follow_quantiles_without_thresholds():
     np.testing.assert_allclose(edges, np.quantile(X[:, 0], np.linspace(0, 1, 9)))
 
 
-def test_constant_and_few_valued_columns_get_fewer_bins():
+def test_few_valued_columns_get_fewer_bins_and_constant_ones_none():
     X = np.c_[np.zeros(50), np.tile([0.0, 1.0], 25)]
     spec = encoding_spec(X, encoding="piecewise_linear", n_bins=32)
-    assert np.bincount(spec.bin_column).tolist() == [1, 1]
+    assert spec.bin_column.tolist() == [1]
     assert np.isfinite(encode(InputEncoder(spec), X)).all()
+
+
+@pytest.mark.parametrize("encoding", ["standard", "piecewise_linear"])
+def test_a_column_constant_in_training_does_not_move_the_encoding(encoding):
+    rng = np.random.RandomState(0)
+    X = np.c_[rng.normal(size=40), np.full(40, 5.0), rng.normal(size=40)]
+    X[0, 1] = np.nan  # its missing indicator stays: missingness may tell
+    spec = encoding_spec(X, encoding=encoding)
+    moved = X.copy()
+    moved[1:, 1] = 1e3
+    encoded, encoded_moved = encode(InputEncoder(spec), X), spec.encode(moved)
+    np.testing.assert_allclose(encoded_moved, encoded, rtol=1e-5, atol=1e-6)
+    assert 1 not in spec.numeric_column.tolist() + spec.bin_column.tolist()
+    assert spec.missing_column.tolist() == [1]
 
 
 def test_missing_values_and_categories_with_piecewise_linear():

@@ -1,0 +1,129 @@
+"""Cases that used to give a silently wrong model or a late crash: each now gives
+the right answer or a warning or error that says what to do."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import fast_distiller
+from sklearn.compose import TransformedTargetRegressor, make_column_transformer
+from sklearn.datasets import make_classification, make_regression
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OrdinalEncoder
+
+from sklearn_kd import DistilledRegressor
+from sklearn_kd._classifier import UnlabelledRowsWarning
+
+
+@pytest.fixture(scope="module")
+def three_classes():
+    return make_classification(300, 6, n_informative=4, n_classes=3, random_state=0)
+
+
+def test_label_minus_one_is_announced_as_unlabelled(three_classes):
+    X, y = three_classes
+    y = y - 1  # classes -1, 0, 1
+    with pytest.warns(
+        UnlabelledRowsWarning, match=r"\d+ of 300 rows have the label -1"
+    ):
+        model = fast_distiller(RandomForestClassifier(20, random_state=0)).fit(X, y)
+    assert model.classes_.tolist() == [0, 1]
+
+
+def test_no_warning_without_label_minus_one(three_classes):
+    X, y = three_classes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnlabelledRowsWarning)
+        fast_distiller(RandomForestClassifier(20, random_state=0)).fit(X, y)
+
+
+def test_one_vs_rest_around_a_fitted_teacher_warns(three_classes):
+    X, y = three_classes
+    forest = RandomForestClassifier(20, random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match=r"labelled rows lack \[2\]"):
+        OneVsRestClassifier(fast_distiller(forest, max_epochs=2)).fit(X, y)
+
+
+def test_a_fitted_teacher_of_the_same_labels_does_not_warn(three_classes):
+    X, y = three_classes
+    forest = RandomForestClassifier(20, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fast_distiller(forest, max_epochs=2).fit(X, y)
+
+
+def test_transformed_target_around_a_fitted_teacher_warns():
+    X, y = make_regression(300, 5, random_state=0)
+    y = np.exp(y / y.std())
+    forest = RandomForestRegressor(20, random_state=0).fit(X, y)
+    student = DistilledRegressor(
+        forest,
+        max_epochs=2,
+        encoding="standard",
+        augment=None,
+        soft_target_weight=0.5,
+        random_state=0,
+    )
+    with pytest.warns(UserWarning, match=r"scores R\^2 = .* on the labelled rows"):
+        TransformedTargetRegressor(student, func=np.log, inverse_func=np.exp).fit(X, y)
+
+
+def test_a_column_constant_in_training_does_not_move_the_student(three_classes):
+    X, y = three_classes
+    X = X.copy()
+    X[:, 2] = 5.0
+    forest = RandomForestClassifier(20, random_state=0).fit(X, y)
+    for encoding in ("standard", "piecewise_linear"):
+        model = fast_distiller(forest, encoding=encoding).fit(X, y)
+        moved = X.copy()
+        moved[:, 2] = 1e3
+        np.testing.assert_allclose(
+            model.predict_proba(moved), model.predict_proba(X), atol=1e-6
+        )
+
+
+def test_predict_log_proba_is_the_log_of_predict_proba(three_classes):
+    X, y = three_classes
+    model = fast_distiller(RandomForestClassifier(20, random_state=0)).fit(X, y)
+    for estimator in (model, model.export_student()):
+        log_proba = estimator.predict_log_proba(X)
+        np.testing.assert_allclose(
+            log_proba, np.log(estimator.predict_proba(X)), atol=1e-9
+        )
+    extreme = model.export_student()
+    extreme.shift_logit_bias(0, 1e4)
+    assert np.isfinite(extreme.predict_log_proba(X)).all()
+
+
+def test_an_unusable_device_fails_before_the_teacher_is_fitted(three_classes):
+    X, y = three_classes
+
+    class Spy(RandomForestClassifier):
+        def fit(self, X, y, sample_weight=None):
+            raise AssertionError("the teacher was fitted")
+
+    with pytest.raises(ValueError, match="device='mps' was requested"):
+        fast_distiller(Spy(), device="mps").fit(X, y)
+
+
+def test_the_exported_students_fit_warns_that_it_does_not_train(three_classes):
+    X, y = three_classes
+    student = fast_distiller(RandomForestClassifier(20, random_state=0)).fit(X, y)
+    student = student.export_student()
+    with pytest.warns(UserWarning, match="does not train"):
+        student.fit(X, y)
+
+
+def test_integer_column_labels_with_a_string_column(three_classes):
+    X, y = three_classes
+    frame = pd.DataFrame(X)
+    frame[6] = np.where(y == 0, "a", "b")
+    teacher = make_pipeline(
+        make_column_transformer((OrdinalEncoder(), [6]), remainder="passthrough"),
+        RandomForestClassifier(20, random_state=0),
+    )
+    model = fast_distiller(teacher).fit(frame, y)
+    assert model.predict(frame).shape == (300,)
