@@ -118,6 +118,12 @@ class FitData:
             return np.ones(len(self.X))
         return self.sample_weight
 
+    @property
+    def n_weighted_labels(self):
+        """Labelled rows of positive weight: those the selection can learn from
+        and score on."""
+        return int((self.labelled & (self.weights > 0)).sum())
+
 
 @contextmanager
 def fitted_state_kept_on_error(estimator):
@@ -279,9 +285,8 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                 stage = self._teacher_stage(data, rng, progress)
             transfer = self._transfer_set(data, stage)
             has_teacher = stage.logits is not None
-            n_labelled = int(data.labelled.sum())
             choice, scores = fixed_choice(self, has_teacher), None
-            if can_select(self, n_labelled, has_teacher):
+            if can_select(self, data.n_weighted_labels, has_teacher):
                 choice, scores = select(self, transfer, data, stage, seed, progress)
             if not choice.augment:
                 transfer = transfer.take(np.arange(transfer.n_real))
@@ -517,7 +522,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         """
         wanted = self.augment == "munge" or (
             self.augment == "auto"
-            and can_select(self, int(data.labelled.sum()), has_teacher=True)
+            and can_select(self, data.n_weighted_labels, has_teacher=True)
         )
         if not wanted:
             return None

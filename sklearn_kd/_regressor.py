@@ -491,11 +491,20 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
         return teacher_outputs
 
     def _validation_losses(self, output, labels, sample_weight, stage):
-        """Per held-out row score of a candidate (lower is better): the squared
-        error in standard units, averaged over the row's labelled outputs."""
+        """Per held-out row score of a candidate (lower is better): the training
+        loss (squared error, or Huber's with ``huber_delta``) in standard units,
+        averaged over the row's labelled outputs. Gross outliers among the
+        held-out labels must not pick the student that chases them."""
         observed = ~np.isnan(labels)
-        residual = np.where(observed, (output - labels) / stage.scale, 0.0)
-        return (residual**2).sum(axis=1) / np.maximum(observed.sum(axis=1), 1)
+        residual = np.abs(np.where(observed, (output - labels) / stage.scale, 0.0))
+        if self.loss == "huber":
+            delta = self.huber_delta
+            row_loss = np.where(
+                residual <= delta, 0.5 * residual**2, delta * (residual - 0.5 * delta)
+            )
+        else:
+            row_loss = residual**2
+        return row_loss.sum(axis=1) / np.maximum(observed.sum(axis=1), 1)
 
     def _net_params(self, stage, soft_target_weight):
         return {

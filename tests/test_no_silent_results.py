@@ -2,6 +2,7 @@
 the right answer or a warning or error that says what to do."""
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
-from sklearn_kd import DistilledRegressor
+from sklearn_kd import DistilledClassifier, DistilledRegressor
 from sklearn_kd._classifier import UnlabelledRowsWarning
 
 
@@ -127,3 +128,27 @@ def test_integer_column_labels_with_a_string_column(three_classes):
     )
     model = fast_distiller(teacher).fit(frame, y)
     assert model.predict(frame).shape == (300,)
+
+
+@pytest.mark.parametrize("n_weighted", [1, 2, 3])
+def test_sample_weight_on_a_few_rows_skips_the_selection(n_weighted):
+    X, y = make_classification(600, 6, random_state=0)
+    weights = np.zeros(len(y))
+    weights[:n_weighted] = 1.0
+    model = DistilledClassifier(
+        RandomForestClassifier(20, random_state=0), max_epochs=2, random_state=0
+    ).fit(X, y, sample_weight=weights)
+    assert model.selection_scores_ is None
+    assert model.predict(X).shape == (600,)
+
+
+def test_huber_candidates_are_scored_with_huber():
+    model = DistilledRegressor(loss="huber", huber_delta=1.0)
+    stage = SimpleNamespace(scale=np.array([1.0]))
+    labels = np.array([[0.0], [0.0]])
+    losses = model._validation_losses(np.array([[0.5], [100.0]]), labels, None, stage)
+    np.testing.assert_allclose(losses, [0.125, 99.5])
+    squared = DistilledRegressor()._validation_losses(
+        np.array([[0.5], [100.0]]), labels, None, stage
+    )
+    np.testing.assert_allclose(squared, [0.25, 1e4])
