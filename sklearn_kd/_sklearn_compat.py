@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_params,
 )
+from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import (
     _check_feature_names,
     _check_sample_weight,
@@ -27,6 +28,7 @@ __all__ = [
     "_check_sample_weight",
     "_fit_context",
     "_num_samples",
+    "_routing_enabled",
     "_safe_indexing",
     "hist_gradient_boosting_thresholds",
     "validate_params",

@@ -22,9 +22,10 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
 from sklearn.pipeline import Pipeline
+from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import has_fit_parameter
 
-from ._sklearn_compat import _safe_indexing
+from ._sklearn_compat import _routing_enabled, _safe_indexing
 from ._teacher import TeacherOutputError, final_estimator, is_fitted, teacher_name
 
 SOFT_TARGET_SOURCES = ("auto", "predict", "oob", "cross_fit")
@@ -137,6 +138,8 @@ def sample_weight_fit_params(teacher, sample_weight):
     """
     if sample_weight is None:
         return {}
+    if _routing_enabled():
+        return _routed_sample_weight(teacher, sample_weight)
     if isinstance(teacher, Pipeline):
         name, last = teacher.steps[-1]
         if last != "passthrough" and has_fit_parameter(last, "sample_weight"):
@@ -147,12 +150,35 @@ def sample_weight_fit_params(teacher, sample_weight):
     return None
 
 
+def _routed_sample_weight(teacher, sample_weight):
+    """Under scikit-learn's metadata routing, the teacher's own requests decide.
+
+    A teacher (or a pipeline step) that requested ``sample_weight`` gets it
+    through its ``fit``; one that declined it (``set_fit_request(
+    sample_weight=False)``) does not; a plain estimator that said nothing gets
+    it, as it would without routing.
+    """
+    routing = get_routing_for_object(teacher)
+    if routing.consumes("fit", ["sample_weight"]):
+        return {"sample_weight": sample_weight}
+    requests = getattr(getattr(routing, "fit", None), "requests", {})
+    if requests.get("sample_weight", False) is None:
+        return {"sample_weight": sample_weight}
+    return None
+
+
 def warn_if_weights_not_passed(teacher, sample_weight):
     """Warn once when ``sample_weight`` cannot reach the teacher's ``fit``."""
     if sample_weight_fit_params(teacher, sample_weight) is None:
         warnings.warn(
             f"The teacher {teacher_name(teacher)} does not accept sample_weight in "
-            "fit, so it is fitted without the weights; the student still uses them.",
+            "fit, so it is fitted without the weights; the student still uses them."
+            + (
+                " With metadata routing on, a teacher takes them only where it (or "
+                "a pipeline step) requests them: set_fit_request(sample_weight=True)."
+                if _routing_enabled()
+                else ""
+            ),
             UserWarning,
             stacklevel=3,
         )

@@ -7,13 +7,15 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from conftest import fast_distiller
 from sklearn.compose import TransformedTargetRegressor, make_column_transformer
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OrdinalEncoder
+from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 
 from sklearn_kd import DistilledClassifier, DistilledRegressor
 from sklearn_kd._classifier import UnlabelledRowsWarning
@@ -152,3 +154,36 @@ def test_huber_candidates_are_scored_with_huber():
         np.array([[0.5], [100.0]]), labels, None, stage
     )
     np.testing.assert_allclose(squared, [0.25, 1e4])
+
+
+@pytest.fixture
+def metadata_routing():
+    with sklearn.config_context(enable_metadata_routing=True):
+        yield
+
+
+class _WeightRecorder(LogisticRegression):
+    def fit(self, X, y, sample_weight=None):
+        self.saw_weights_ = sample_weight is not None
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.usefixtures("metadata_routing")
+def test_routing_passes_weights_to_a_requesting_pipeline_step(three_classes):
+    X, y = three_classes
+    step = _WeightRecorder(max_iter=500).set_fit_request(sample_weight=True)
+    scaler = StandardScaler().set_fit_request(sample_weight=False)
+    teacher = make_pipeline(scaler, step)
+    model = fast_distiller(teacher, soft_targets="predict")
+    model.fit(X, y, sample_weight=np.ones(len(y)))
+    assert model.teacher_.steps[-1][1].saw_weights_
+
+
+@pytest.mark.usefixtures("metadata_routing")
+def test_routing_honours_a_teacher_that_declines_weights(three_classes):
+    X, y = three_classes
+    teacher = _WeightRecorder(max_iter=500).set_fit_request(sample_weight=False)
+    model = fast_distiller(teacher, soft_targets="predict")
+    with pytest.warns(UserWarning, match="set_fit_request"):
+        model.fit(X, y, sample_weight=np.ones(len(y)))
+    assert not model.teacher_.saw_weights_
