@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, is_classifier, is_regressor
 from sklearn.utils import check_random_state, get_tags
@@ -411,6 +412,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
     # -- data ------------------------------------------------------------------
 
     def _validate_fit_data(self, X, y, sample_weight):
+        self._refuse_unreadable_rows(X)
         X_teacher = X if hasattr(X, "iloc") or isinstance(X, np.ndarray) else None
         category_codes = CategoryCodes.from_frame(X)
         if category_codes is not None:
@@ -441,6 +443,25 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             category_codes=category_codes,
             has_nan=bool(np.isnan(X).any()),
         )
+
+    def _refuse_unreadable_rows(self, X):
+        """Sparse matrices and raw documents: what the student cannot read, said
+        with what to do instead of a bare shape or format error."""
+        name = type(self).__name__
+        if sp.issparse(X):
+            raise TypeError(
+                f"{name}'s student reads dense feature rows, and X is a sparse "
+                f"matrix of shape {X.shape}. Densify it (X.toarray()) when it fits "
+                "in memory, or reduce it first (for example with TruncatedSVD) and "
+                "distil a teacher fitted on the reduced features."
+            )
+        if np.ndim(X) == 1 and len(X) and isinstance(np.asarray(X)[0], str):
+            raise ValueError(
+                f"X is a 1-D array of strings (raw documents?): {name}'s student "
+                "reads feature rows. Turn the documents into features first (for "
+                "example TfidfVectorizer followed by TruncatedSVD), then distil a "
+                "teacher fitted on those features."
+            )
 
     def _validate_predict_data(self, X):
         """Rows for the student: the fitted columns, as float32."""

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse
 import sklearn
 from conftest import fast_distiller
 from sklearn.compose import TransformedTargetRegressor, make_column_transformer
@@ -187,3 +188,13 @@ def test_routing_honours_a_teacher_that_declines_weights(three_classes):
     with pytest.warns(UserWarning, match="set_fit_request"):
         model.fit(X, y, sample_weight=np.ones(len(y)))
     assert not model.teacher_.saw_weights_
+
+
+def test_sparse_rows_and_raw_documents_are_refused_with_what_to_do(three_classes):
+    X, y = three_classes
+    model = fast_distiller(RandomForestClassifier(10, random_state=0))
+    with pytest.raises(TypeError, match="TruncatedSVD"):
+        model.fit(scipy.sparse.csr_matrix(X), y)
+    documents = np.array(["good movie", "bad movie"] * 150)
+    with pytest.raises(ValueError, match="raw documents"):
+        model.fit(documents, y)
