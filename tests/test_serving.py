@@ -306,3 +306,13 @@ def test_onnx_of_a_numeric_student_keeps_one_input(mixed, tmp_path):
     (proba,) = session.run(None, {"X": X.astype(np.float32)})
     np.testing.assert_allclose(proba, student.predict_proba(X), atol=1e-5)
     assert isinstance(loaded, StudentClassifier)
+
+
+def test_save_errors_name_the_users_path(mixed, tmp_path):
+    X, y, forest = mixed
+    student = fast_distiller(forest).fit(X, y).export_student()
+    target = tmp_path / "missing-folder" / "student.npz"
+    with pytest.raises(FileNotFoundError) as error:
+        student.save(target)
+    assert str(target) in str(error.value)
+    assert ".tmp" not in str(error.value)
