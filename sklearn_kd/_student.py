@@ -157,15 +157,27 @@ class StudentModule(nn.Module):
 
 
 def predict_logits(module, X, *, device, batch_size=65536):
-    """Student logits for a float array ``X``, in batches, without gradients."""
+    """Student logits for a float array ``X``, in batches, without gradients.
+
+    A ``StudentModule``'s output scale and shift are applied in float64, as on
+    the numpy path: a regressor's targets around 1e9 would otherwise come back
+    in float32 steps of 64.
+    """
     module.eval()
     X = torch.from_numpy(np.require(X, np.float32, ["C_CONTIGUOUS", "WRITEABLE"]))
+    affine = isinstance(module, StudentModule)
+    run = (lambda x: module.network(module.encoder(x))) if affine else module
     with torch.inference_mode():
         outputs = [
-            module(X[start : start + batch_size].to(device)).cpu()
+            run(X[start : start + batch_size].to(device)).cpu()
             for start in range(0, len(X), batch_size)
         ]
-    return torch.cat(outputs).numpy()
+    outputs = torch.cat(outputs).numpy()
+    if not affine:
+        return outputs
+    scale = module.output_scale.detach().cpu().numpy().astype(np.float64)
+    shift = module.output_shift.detach().cpu().numpy().astype(np.float64)
+    return outputs.astype(np.float64) * scale + shift
 
 
 def class_index(classes, class_label):
