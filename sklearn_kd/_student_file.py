@@ -10,12 +10,30 @@ every array of the student's numpy form and, under ``__meta__``, a JSON document
 - ``category_codes``: each string column's categories, in code order (or null);
 - ``allow_nan``; ``written_by``: the sklearn-kd version.
 
-The file holds no code: loading it runs none, unlike a pickle. A file of a newer
-format version, or one that is not such a file or is damaged, is refused with a
-clear error. Reading needs numpy alone.
+Each array is a member ``<name>.npy``: ``encoding/<field>`` for each field of
+the input encoding, ``layer<i>/weight`` and ``layer<i>/bias`` for each of the
+``n_layers`` layers, ``output_scale`` and ``output_shift``.
+
+What reading trusts, and what it checks: the file holds no code, and loading it
+runs none, unlike a pickle (arrays are read with ``allow_pickle=False``, the
+description with ``json``). Every key of the description is checked for its
+type and value; a member the format does not define refuses the file, unread.
+Each array's dtype and shape, from its ``.npy`` header (a few bytes), are
+checked against the description and the other arrays (the layers chain, a
+classifier has one output per class), and its uncompressed size (the zip's
+record of it) against that shape, before any array is decompressed: memory
+grows with the network that the file describes, not with what its members
+would inflate to. The description itself is refused over ``MAX_META_BYTES``.
+What is trusted is the network's numbers: a file whose arrays and description
+agree loads, so a tampered file that stays consistent (a classifier relabelled
+a regressor with its classes removed, say) is not detected. A file of a newer
+format version is refused with a request to upgrade; any other file that is not
+such a file, or is damaged, with one ValueError naming it. Reading needs numpy
+alone.
 """
 
 import json
+import math
 import zipfile
 
 import numpy as np
@@ -78,12 +96,43 @@ def write_student(
     np.savez_compressed(file, **network.arrays(), **{_META: np.array(json.dumps(meta))})
 
 
+#: The description holds names, classes and categories; a larger one is refused
+#: before it is decompressed.
+MAX_META_BYTES = 2**26
+_NPY = ".npy"
+_META_KEYS = frozenset(
+    {
+        "format",
+        "format_version",
+        "kind",
+        "n_features",
+        "feature_names",
+        "encoding",
+        "n_layers",
+        "classes",
+        "category_codes",
+        "allow_nan",
+        "written_by",
+    }
+)
+_ENCODING_FIELDS = tuple(
+    name
+    for name in EncodingSpec.__dataclass_fields__
+    if name not in ("n_features", "encoding")
+)
+
+
+class _Refusal(Exception):
+    """A refusal whose message says it all (after the file's name)."""
+
+
 def read_student(path):
     """Read a student file; return its numpy network and its description.
 
-    Only the members the format defines are read, each after its header's
-    dtype and shape were checked against the description and its stored size
-    against that shape: nothing is decompressed that the format does not use.
+    The description is read first and checked key by key. Then every member
+    the format defines is checked by its ``.npy`` header alone: dtype and shape
+    against the description and the other members, stored size against the
+    header. Only then is any array decompressed.
 
     Raises
     ------
@@ -93,19 +142,41 @@ def read_student(path):
     """
     try:
         with zipfile.ZipFile(path) as archive:
-            if f"{_META}.npy" not in archive.namelist():
+            members = _members(archive)
+            if _META not in members:
                 raise _Refusal(
                     f"is an .npz file but not a sklearn-kd student file (no {_META} "
                     "description)."
                 )
-            meta = _checked_meta(_read_member(archive, _META, path))
-            network = NumpyNetwork.from_arrays(
-                _read_arrays(archive, meta),
-                meta["n_features"],
-                meta["encoding"],
-                meta["n_layers"],
+            info = members[_META]
+            _need(info.file_size <= MAX_META_BYTES, f"{_META} is too large")
+            header = _header(archive, info)
+            _need(
+                header[2].kind == "U" and header[0] == (),
+                f"{_META} is not one string",
             )
-        _check_consistent(network, meta)
+            meta = _checked_meta(json.loads(str(_read(archive, info))))
+            _need(
+                meta["n_layers"] <= len(members),
+                "n_layers exceeds the layers the file holds",
+            )
+            names = _array_names(meta["n_layers"])
+            unknown = sorted(
+                info.filename
+                for name, info in members.items()
+                if name not in names and name != _META
+            )
+            _need(not unknown, f"it holds members the format does not define {unknown}")
+            missing = [name for name in names if name not in members]
+            _need(not missing, f"it lacks the arrays {missing}")
+            _check_shapes(
+                {name: _header(archive, members[name]) for name in names}, meta
+            )
+            arrays = {name: _read(archive, members[name]) for name in names}
+        network = NumpyNetwork.from_arrays(
+            arrays, meta["n_features"], meta["encoding"], meta["n_layers"]
+        )
+        _check_columns(network.encoding)
     except FileNotFoundError:
         raise
     except _Refusal as error:
@@ -119,111 +190,140 @@ def read_student(path):
     return network, meta
 
 
-class _Refusal(Exception):
-    """A refusal whose message says it all (after the file's name)."""
+def _need(condition, what):
+    if not condition:
+        raise ValueError(what)
 
 
-#: The most bytes one member may hold once decompressed.
-MAX_MEMBER_BYTES = 2**31
-#: The description is small: a few names, classes and categories.
-MAX_META_BYTES = 2**26
-_INDEX_FIELDS = ("numeric_column", "bin_column", "missing_column", "category_column")
+def _members(archive):
+    """The archive's members by array name (a name not ending in ``.npy`` is
+    kept whole, so that it is refused as unknown)."""
+    members = {}
+    for info in archive.infolist():
+        name = info.filename.removesuffix(_NPY)
+        _need(name not in members, f"it holds {info.filename} twice")
+        members[name] = info
+    return members
 
 
-def _read_member(archive, name, path, dtype=None, shape=None):
-    """One ``.npy`` member, its header checked before its data is read."""
-    info = archive.getinfo(f"{name}.npy")
+def _header(archive, info):
+    """A member's ``.npy`` header (shape, fortran order, dtype), its stored size
+    checked against it; reads the header's few bytes alone."""
     with archive.open(info) as stream:
         version = np.lib.format.read_magic(stream)
-        header = (
+        _need(version in ((1, 0), (2, 0)), f"{info.filename} is not a .npy array")
+        read_header = (
             np.lib.format.read_array_header_1_0
             if version == (1, 0)
             else np.lib.format.read_array_header_2_0
         )
-        stored_shape, fortran, stored_dtype = header(stream)
-        if name == _META:
-            if stored_dtype.kind != "U" or stored_shape != ():
-                raise ValueError("the description is not one string")
-            limit = MAX_META_BYTES
-        else:
-            if stored_dtype != dtype or len(stored_shape) != len(shape):
-                raise ValueError(
-                    f"{name} is {stored_dtype}{list(stored_shape)}, expected "
-                    f"{dtype} of {len(shape)} dimensions"
-                )
-            if any(
-                want is not None and got != want
-                for got, want in zip(stored_shape, shape, strict=True)
-            ):
-                raise ValueError(f"{name} has shape {stored_shape}, expected {shape}")
-            limit = MAX_MEMBER_BYTES
-        n_bytes = int(np.prod(stored_shape, dtype=np.int64)) * stored_dtype.itemsize
-        if n_bytes > limit or info.file_size != stream.tell() + n_bytes:
-            raise ValueError(f"{name}'s stored size does not match its header")
-        data = stream.read(n_bytes)
-    array = np.frombuffer(data, dtype=stored_dtype).reshape(
-        stored_shape, order="F" if fortran else "C"
+        shape, fortran, dtype = read_header(stream)
+        offset = stream.tell()
+    _need(
+        not dtype.hasobject and all(length >= 0 for length in shape),
+        f"{info.filename} is not an array of numbers or text",
     )
-    return json.loads(str(array)) if name == _META else array.copy()
+    _need(
+        info.file_size == offset + math.prod(shape) * dtype.itemsize,
+        f"{info.filename}'s stored size does not match its header",
+    )
+    return shape, fortran, dtype
+
+
+def _read(archive, info):
+    with archive.open(info) as stream:
+        # Reading to the member's end makes zipfile check its CRC.
+        return np.lib.format.read_array(stream, allow_pickle=False)
+
+
+def _array_names(n_layers):
+    """The names of the arrays that a network of ``n_layers`` layers holds."""
+    layers = [
+        f"layer{i}/{part}" for i in range(n_layers) for part in ("weight", "bias")
+    ]
+    return [
+        *(f"encoding/{name}" for name in _ENCODING_FIELDS),
+        *layers,
+        "output_scale",
+        "output_shift",
+    ]
 
 
 def _checked_meta(meta):
-    """The description, every key of the right type, or a ValueError."""
-
-    def need(condition, what):
-        if not condition:
-            raise ValueError(f"the description's {what}")
-
-    need(isinstance(meta, dict), "top level is not an object")
-    need(meta.get("format") == FORMAT, "format is not a student file's")
-    version = meta.get("format_version")
-    need(_is_int(version) and version >= 1, "format_version is not an integer")
-    if version > FORMAT_VERSION:
+    """The description, every key present and of the right type and value."""
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise _Refusal(
-            f"was written in student file format version {version} (by sklearn-kd "
-            f"{meta.get('written_by')}); this sklearn-kd reads versions up to "
-            f"{FORMAT_VERSION}: upgrade sklearn-kd to load it."
+            f"is an .npz file but not a sklearn-kd student file (its {_META} "
+            "description is not one)."
         )
-    kind, classes = meta.get("kind"), meta.get("classes")
-    need(
-        kind in ("classifier", "regressor"),
-        "kind is neither a classifier nor a regressor",
+    version = meta.get("format_version")
+    _need(
+        _is_int(version) and version >= 1,
+        "the description's format_version is not a positive integer",
     )
+    if version > FORMAT_VERSION:
+        by = meta.get("written_by")
+        raise _Refusal(
+            f"was written in student file format version {version}"
+            f"{f' (by sklearn-kd {by})' if isinstance(by, str) else ''}; this "
+            f"sklearn-kd reads versions up to {FORMAT_VERSION}: upgrade sklearn-kd "
+            "to load it."
+        )
+    missing, unknown = _META_KEYS - meta.keys(), meta.keys() - _META_KEYS
+    _need(not missing, f"the description lacks {sorted(missing)}")
+    _need(not unknown, f"the description has keys the format lacks {sorted(unknown)}")
+
+    def check(key, condition, what):
+        _need(condition, f"the description's {key} {what}")
+
+    n_features, kind, classes = meta["n_features"], meta["kind"], meta["classes"]
+    check("kind", kind in ("classifier", "regressor"), "is unknown")
     if kind == "classifier":
-        need(isinstance(classes, list) and len(classes) >= 2, "classes are missing")
-        need(all(_is_label(c) for c in classes), "classes are not numbers or strings")
+        check(
+            "classes",
+            isinstance(classes, list)
+            and len(classes) >= 2
+            and all(map(_is_label, classes))
+            and len(set(classes)) == len(classes),
+            "are not two distinct labels or more",
+        )
     else:
-        need(classes is None, "kind says regressor, but it has classes")
-    n_features = meta.get("n_features")
-    need(_is_int(n_features) and n_features >= 1, "n_features is not a count")
-    names = meta.get("feature_names")
-    need(
+        check("classes", classes is None, "are given, but the kind is regressor")
+    check("n_features", _is_int(n_features) and n_features >= 1, "is not a count")
+    names = meta["feature_names"]
+    check(
+        "feature_names",
         names is None
         or (
             isinstance(names, list)
             and len(names) == n_features
-            and all(isinstance(n, str) for n in names)
+            and all(isinstance(name, str) for name in names)
         ),
-        "feature_names are not one string per feature",
+        "are not one string per feature",
     )
-    need(meta.get("encoding") in ENCODINGS, "encoding is unknown")
-    need(
-        _is_int(meta.get("n_layers")) and meta["n_layers"] >= 1,
-        "n_layers is not a count",
+    check("encoding", meta["encoding"] in ENCODINGS, "is unknown")
+    check(
+        "n_layers",
+        _is_int(meta["n_layers"]) and meta["n_layers"] >= 1,
+        "is not a count",
     )
-    codes = meta.get("category_codes")
-    need(
+    codes = meta["category_codes"]
+    check(
+        "category_codes",
         codes is None
         or (
             isinstance(codes, dict)
+            and len(codes) <= n_features
+            and (names is None or set(codes) <= set(names))
             and all(
-                isinstance(values, list) and all(_is_label(v) for v in values)
+                isinstance(values, list) and all(map(_is_label, values))
                 for values in codes.values()
             )
         ),
-        "category_codes are not lists of labels by column",
+        "are not lists of labels by input column",
     )
-    need(isinstance(meta.get("allow_nan"), bool), "allow_nan is not true or false")
+    check("allow_nan", isinstance(meta["allow_nan"], bool), "is not true or false")
+    check("written_by", isinstance(meta["written_by"], str), "is not a version")
     return meta
 
 
@@ -232,62 +332,53 @@ def _is_int(value):
 
 
 def _is_label(value):
-    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    return isinstance(value, (str, int, float))
 
 
-def _read_arrays(archive, meta):
-    """The members the description implies, and no others."""
-    expected = {_META}
-    arrays = {}
+def _check_shapes(headers, meta):
+    """Raise ValueError unless the arrays' dtypes and shapes, from their headers,
+    fit together and with the description."""
 
-    def read(name, dtype, shape):
-        expected.add(name)
-        arrays[name] = _read_member(archive, name, None, np.dtype(dtype), shape)
-        return arrays[name]
-
-    for field in EncodingSpec.__dataclass_fields__:
-        if field in ("n_features", "encoding"):
-            continue
-        read(
-            f"encoding/{field}",
-            "int64" if field in _INDEX_FIELDS else "float64",
-            (None,),
+    def shape(name, kinds, n_dims):
+        stored_shape, _, dtype = headers[name]
+        # Any width and byte order: a file may come from another platform.
+        _need(
+            dtype.kind in kinds and len(stored_shape) == n_dims,
+            f"{name} is {dtype} of shape {stored_shape}",
         )
-    width = None
+        return stored_shape
+
+    width = 0
+    for group in dict.fromkeys(name.split("_")[0] for name in _ENCODING_FIELDS):
+        (length,) = shape(f"encoding/{group}_column", "iu", 1)
+        width += length
+        for name in _ENCODING_FIELDS:
+            if name.startswith(f"{group}_") and name != f"{group}_column":
+                _need(
+                    shape(f"encoding/{name}", "f", 1) == (length,),
+                    f"encoding/{name} does not match encoding/{group}_column",
+                )
+    _need(width >= 1, "the encoding has no output")
     for layer in range(meta["n_layers"]):
-        weight = read(f"layer{layer}/weight", "float32", (width, None))
-        width = weight.shape[1]
-        read(f"layer{layer}/bias", "float32", (width,))
-    read("output_scale", "float32", (width,))
-    read("output_shift", "float32", (width,))
-    members = {name.removesuffix(".npy") for name in archive.namelist()}
-    if members != expected:
-        raise ValueError(
-            f"members the format does not define: {sorted(members - expected)}"
+        n_in, n_out = shape(f"layer{layer}/weight", "f", 2)
+        _need(
+            n_in == width
+            and n_out >= 1
+            and shape(f"layer{layer}/bias", "f", 1) == (n_out,),
+            f"layer {layer}'s shapes do not follow on from the layer before",
         )
-    return arrays
+        width = n_out
+    for name in ("output_scale", "output_shift"):
+        _need(shape(name, "f", 1) == (width,), f"{name} does not match the last layer")
+    classes = meta["classes"]
+    if classes is not None:
+        _need(len(classes) == width, f"{len(classes)} classes for {width} outputs")
 
 
-def _check_consistent(network, meta):
-    """Raise ValueError unless the arrays fit together and with the description."""
-    width = network.encoding.n_outputs
-    for weight, bias in zip(network.weights, network.biases, strict=True):
-        if (
-            weight.ndim != 2
-            or weight.shape[0] != width
-            or bias.shape != (weight.shape[1],)
-        ):
-            raise ValueError(
-                f"layer shapes do not chain ({weight.shape}, {bias.shape})"
-            )
-        width = weight.shape[1]
-    if network.output_shift.shape != (width,) or network.output_scale.shape != (width,):
-        raise ValueError("the output scale or shift does not match the last layer")
-    classes = meta.get("classes")
-    if classes is not None and len(classes) != width:
-        raise ValueError(f"{len(classes)} classes for {width} outputs")
-    spec = network.encoding
-    for name in ("numeric_column", "bin_column", "missing_column", "category_column"):
-        columns = getattr(spec, name)
-        if len(columns) and (columns.min() < 0 or columns.max() >= spec.n_features):
-            raise ValueError(f"{name} refers to columns outside the input")
+def _check_columns(spec):
+    """Raise ValueError unless the encoding reads columns of the input only."""
+    for name in _ENCODING_FIELDS:
+        if name.endswith("_column"):
+            columns = getattr(spec, name)
+            if len(columns) and (columns.min() < 0 or columns.max() >= spec.n_features):
+                raise ValueError(f"{name} refers to columns outside the input")
