@@ -21,11 +21,11 @@ def atomic_file(path):
         )
     os.close(descriptor)
     try:
-        yield temporary
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        with _named(path):
+        with _named(path, temporary):
+            yield temporary
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)
             os.replace(temporary, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -33,10 +33,15 @@ def atomic_file(path):
 
 
 @contextlib.contextmanager
-def _named(path):
-    """Re-raise an OS error about the hidden temporary file as one about ``path``,
-    the file the user asked for."""
+def _named(path, temporary=None):
+    """Re-raise an OS error about the hidden temporary file (any file, without
+    ``temporary``), or about no file (a full disk), as one about ``path``, the
+    file the user asked for. An error about another file is left as it is."""
     try:
         yield
     except OSError as error:
+        if error.errno is None or (
+            temporary is not None and error.filename not in (None, temporary)
+        ):
+            raise
         raise type(error)(error.errno, error.strerror, str(path)) from error

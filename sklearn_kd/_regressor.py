@@ -86,7 +86,9 @@ def target_statistics(y, fallback=None):
     return mean, scale
 
 
-@fill_docstring("regressor")
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def warn_if_teacher_misfits(teacher, predictions, y):
     """Warn when a fitted teacher predicts the labelled targets worse than their
     mean (R^2 < 0): ``y`` is then most likely in other units than the teacher's,
@@ -111,6 +113,7 @@ def warn_if_teacher_misfits(teacher, predictions, y):
             )
 
 
+@fill_docstring("regressor")
 class DistilledRegressor(RegressorMixin, BaseDistiller):
     """Distil a teacher regressor into a small neural network student.
 
@@ -385,6 +388,14 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
         )
         if y.ndim > 2:
             raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}.")
+        largest = np.nanmax(np.abs(y), initial=0.0)
+        if largest > FLOAT32_MAX:
+            raise ValueError(
+                f"y holds values up to {largest:.3g}, beyond what the student's "
+                f"float32 numbers can hold (about {FLOAT32_MAX:.2g}): express y in "
+                "larger units (divide it by a power of ten), for example with a "
+                "TransformedTargetRegressor that scales the predictions back."
+            )
         if len(y) != n_rows:
             raise ValueError(
                 f"X has {n_rows} rows but y has {len(y)}: give one target per row."

@@ -158,8 +158,8 @@ class DivergenceGuard(Callback):
             epoch = len(net.history)
             raise FloatingPointError(
                 f"Training diverged: the loss became {loss.item()} in epoch {epoch}. "
-                "Lower lr, check the inputs for extreme values, or use scaling="
-                "'standard'."
+                "Lower lr, or check X and y for extreme values (the student "
+                "computes in float32, where values beyond about 3.4e38 become inf)."
             )
 
 

@@ -148,24 +148,17 @@ def read_student(path):
                     f"is an .npz file but not a sklearn-kd student file (no {_META} "
                     "description)."
                 )
-            info = members[_META]
+            info = members.pop(_META)
             _need(info.file_size <= MAX_META_BYTES, f"{_META} is too large")
-            header = _header(archive, info)
-            _need(
-                header[2].kind == "U" and header[0] == (),
-                f"{_META} is not one string",
-            )
+            shape, _, dtype = _header(archive, info)
+            _need(dtype.kind == "U" and shape == (), f"{_META} is not one string")
             meta = _checked_meta(json.loads(str(_read(archive, info))))
             _need(
                 meta["n_layers"] <= len(members),
                 "n_layers exceeds the layers the file holds",
             )
             names = _array_names(meta["n_layers"])
-            unknown = sorted(
-                info.filename
-                for name, info in members.items()
-                if name not in names and name != _META
-            )
+            unknown = sorted(members[name].filename for name in members.keys() - names)
             _need(not unknown, f"it holds members the format does not define {unknown}")
             missing = [name for name in names if name not in members]
             _need(not missing, f"it lacks the arrays {missing}")

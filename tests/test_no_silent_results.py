@@ -216,3 +216,10 @@ def test_targets_with_a_large_offset_vary_on_every_batch_size():
     np.testing.assert_allclose(whole, rows, rtol=0, atol=1e-3)
     assert np.unique(whole).size > 100  # float32 arithmetic gave steps of 64
     assert np.corrcoef(whole, y)[0, 1] > 0.2
+
+
+def test_targets_beyond_float32_are_refused_with_what_to_do():
+    X, y = make_regression(50, 3, random_state=0)
+    model = DistilledRegressor(RandomForestRegressor(5), max_epochs=1)
+    with pytest.raises(ValueError, match="beyond what the student's float32"):
+        model.fit(X, y * 1e39)
