@@ -455,7 +455,10 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                 "in memory, or reduce it first (for example with TruncatedSVD) and "
                 "distil a teacher fitted on the reduced features."
             )
-        if np.ndim(X) == 1 and len(X) and isinstance(np.asarray(X)[0], str):
+        documents = isinstance(X, (list, tuple)) or (
+            isinstance(X, np.ndarray) and X.ndim == 1
+        )
+        if documents and len(X) and isinstance(X[0], str):
             raise ValueError(
                 f"X is a 1-D array of strings (raw documents?): {name}'s student "
                 "reads feature rows. Turn the documents into features first (for "
