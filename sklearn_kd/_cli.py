@@ -636,8 +636,7 @@ def _teacher_input(teacher, table, data_name):
     names = getattr(teacher, "feature_names_in_", None)
     if names is not None:
         names = [str(feature) for feature in names]
-        lacking = [feature for feature in names if feature not in table.columns]
-        unknown = [column for column in table.columns if column not in names]
+        lacking, unknown = _column_differences(names, table.columns)
         if lacking or unknown:
             parts = []
             if lacking:
@@ -673,11 +672,17 @@ def _teacher_input(teacher, table, data_name):
     return table.X
 
 
+def _column_differences(expected, present):
+    """The ``expected`` columns missing from ``present``, and those it has over."""
+    lacking = [column for column in expected if column not in present]
+    unknown = [column for column in present if column not in expected]
+    return lacking, unknown
+
+
 def _in_column_order(table, columns, name, reference):
     """``table`` with its feature columns matched by name to ``columns``, those of
     the file ``reference``, and put in their order."""
-    lacking = [column for column in columns if column not in table.columns]
-    unknown = [column for column in table.columns if column not in columns]
+    lacking, unknown = _column_differences(columns, table.columns)
     if lacking or unknown:
         parts = []
         if lacking:
