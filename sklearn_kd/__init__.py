@@ -26,6 +26,7 @@ _LOCATIONS = {
     "load_student": "._export",
     "metrics": ".metrics",
     "register_skl2onnx_converters": "._skl2onnx",
+    "skops_trusted_types": "._skops",
 }
 
 __all__ = sorted(_LOCATIONS)

@@ -29,17 +29,28 @@ from sklearn.utils.validation import check_is_fitted, check_memory, validate_dat
 
 from . import __version__
 from ._bin_edges import split_thresholds
+from ._budget import resolved_budget
 from ._categorical import (
     CategoryCodes,
+    as_frame,
     categorical_mask,
+    is_pandas_dataframe,
+    synthetic_frame,
     teacher_categorical_mask,
 )
 from ._fingerprint import remembered_fingerprint
 from ._inference import StudentInference, lean_rows
+from ._input_offset import fit_offset, student_rows
 from ._munge import munge
 from ._progress import Progress
 from ._seeds import draw_seed
-from ._selection import can_select, fixed_choice, select
+from ._selection import (
+    can_select,
+    fixed_choice,
+    munge_searched,
+    no_search_reason,
+    select,
+)
 from ._shared_models import SharedFittedModels
 from ._sklearn_compat import _check_feature_names, _check_sample_weight
 from ._skorch_net import (
@@ -56,6 +67,7 @@ from ._student import (
     auto_hidden_layer_sizes,
 )
 from ._teacher import final_estimator, is_fitted, teacher_name
+from ._threads import auto_threads
 from ._torch_state import seeded, torch_threads
 
 NESTED_PREFIXES = ("student__", "optimizer__", "callbacks__")
@@ -101,6 +113,9 @@ class FitData:
         The coding of a DataFrame's string columns.
     has_nan : bool
         Whether ``X`` holds missing values.
+    input_offset : ndarray or None
+        Per-column float64 shifts applied before the student's float32 (see
+        ``sklearn_kd._input_offset``); None when no column needs one.
     """
 
     X_teacher: object
@@ -111,6 +126,12 @@ class FitData:
     categorical: np.ndarray
     category_codes: CategoryCodes | None
     has_nan: bool
+    input_offset: np.ndarray | None = None
+
+    @property
+    def X_student(self):
+        """``X`` less the input offset, in float64 (what encodings are fitted on)."""
+        return self.X if self.input_offset is None else self.X - self.input_offset
 
     @property
     def weights(self):
@@ -286,9 +307,13 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                 stage = self._teacher_stage(data, rng, progress)
             transfer = self._transfer_set(data, stage)
             has_teacher = stage.logits is not None
+            n_labelled, n_rows = data.n_weighted_labels, len(data.X)
             choice, scores = fixed_choice(self, has_teacher), None
-            if can_select(self, data.n_weighted_labels, has_teacher):
-                choice, scores = select(self, transfer, data, stage, seed, progress)
+            reason = no_search_reason(self, n_labelled, n_rows, has_teacher)
+            if can_select(self, n_labelled, n_rows, has_teacher):
+                choice, scores, reason = select(
+                    self, transfer, data, stage, seed, progress
+                )
             if not choice.augment:
                 transfer = transfer.take(np.arange(transfer.n_real))
             with progress.stage(f"student ({choice.label()})") as said:
@@ -296,16 +321,23 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                     transfer, data, stage, choice, seed, accelerator=accelerator
                 )
                 said.append(
-                    f"{len(student.history)} epochs on {len(transfer)} rows, train "
-                    f"loss {student.history[-1, 'train_loss']:.4f}"
+                    f"{len(student.history)} epochs on {len(transfer)} rows in "
+                    f"batches of {student.batch_size}, train loss "
+                    f"{student.history[-1, 'train_loss']:.4f}"
                 )
             self.student_ = student
             self.__dict__["_inference_cache"] = StudentInference(
                 student.module_, student.device
             )
-            self.selected_params_ = choice.as_dict()
+            self.selected_params_ = {
+                **choice.as_dict(),
+                "max_epochs": student.max_epochs,
+                "batch_size": student.batch_size,
+            }
             self.selection_scores_ = scores
+            self.selection_reason_ = reason
             self.category_codes_ = data.category_codes
+            self.input_offset_ = data.input_offset
             self.allow_nan_ = data.has_nan or self._teacher_allows_nan()
             self._set_task_attributes(data, stage)
         return self
@@ -413,7 +445,9 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
 
     def _validate_fit_data(self, X, y, sample_weight):
         self._refuse_unreadable_rows(X)
-        X_teacher = X if hasattr(X, "iloc") or isinstance(X, np.ndarray) else None
+        # A DataFrame (pandas, polars, ...) reaches the teacher as it is.
+        keep = isinstance(X, np.ndarray) or hasattr(X, "iloc")
+        X_teacher = X if keep or as_frame(X) is not None else None
         category_codes = CategoryCodes.from_frame(X)
         if category_codes is not None:
             X = category_codes.encode(X)
@@ -432,7 +466,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             categorical = categorical_mask(self.categorical_features, X.shape[1])
         if category_codes is not None:
             # The frame's own labels: feature_names_in_ exists only for string ones.
-            categorical |= category_codes.columns_mask(X_teacher.columns)
+            categorical |= category_codes.columns_mask(category_codes.columns)
         return FitData(
             X_teacher=X_teacher,
             X=X,
@@ -442,6 +476,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             categorical=categorical,
             category_codes=category_codes,
             has_nan=bool(np.isnan(X).any()),
+            input_offset=fit_offset(X, categorical),
         )
 
     def _refuse_unreadable_rows(self, X):
@@ -467,16 +502,18 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             )
 
     def _validate_predict_data(self, X):
-        """Rows for the student: the fitted columns, as float32."""
+        """Rows for the student: the fitted columns less the input offset, as
+        float32."""
         check_is_fitted(self)
         _check_feature_names(self, X, reset=False)
         if self.category_codes_ is not None:
             self.category_codes_.check_columns(X, type(self).__name__)
             X = self.category_codes_.encode(X)
         finite = "allow-nan" if self.allow_nan_ else True
-        return validate_data(
-            self, X, reset=False, dtype=np.float32, ensure_all_finite=finite
-        )
+        offset = self.input_offset_
+        dtype = np.float32 if offset is None else np.float64
+        X = validate_data(self, X, reset=False, dtype=dtype, ensure_all_finite=finite)
+        return student_rows(X, offset)
 
     # -- teacher stage -----------------------------------------------------------
 
@@ -544,9 +581,8 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         -------
         synthetic : tuple (X_teacher, X_student, source_row) or None
         """
-        wanted = self.augment == "munge" or (
-            self.augment == "auto"
-            and can_select(self, data.n_weighted_labels, has_teacher=True)
+        wanted = self.augment == "munge" or munge_searched(
+            self, data.n_weighted_labels, len(data.X)
         )
         if not wanted:
             return None
@@ -681,8 +717,15 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         thresholds = None
         if choice.encoding == "piecewise_linear" and stage.teacher is not None:
             thresholds = split_thresholds(stage.teacher, data.X.shape[1])
+            if thresholds is not None and data.input_offset is not None:
+                thresholds = [
+                    column - offset
+                    for column, offset in zip(
+                        thresholds, data.input_offset, strict=True
+                    )
+                ]
         encoder = InputEncoder.from_data(
-            data.X,
+            data.X_student,
             encoding=choice.encoding,
             scaling=self.scaling,
             categorical=data.categorical,
@@ -690,51 +733,57 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             thresholds=thresholds,
         )
         n_outputs = self._n_outputs(stage)
-        with seeded(seed), torch_threads(self.n_threads):
-            generator = torch.Generator().manual_seed(seed)
+        epochs, batch_size = resolved_budget(self, transfer.n_real, len(train_rows))
+        with seeded(seed):
             module = StudentModule(
                 encoder,
                 self._network(encoder.n_outputs, n_outputs, choice.encoding),
                 n_outputs,
                 *self._output_affine(stage),
             )
-            net = net_class(
-                module=module,
-                criterion=self._criterion,
-                optimizer=self.optimizer,
-                lr=self.lr,
-                max_epochs=max_epochs or self.max_epochs,
-                batch_size=self.batch_size,
-                train_split=split,
-                callbacks=[] if candidate else self._callbacks(stage, fidelity),
-                device=net_device,
-                verbose=0 if candidate else int(self.verbose >= 2),
-                generator=generator,
-                **self._net_params(stage, w),
-                **self._accelerate_params(accelerator),
-                **{
-                    f"optimizer__{key}": value
-                    for key, value in self._nested_params("optimizer__").items()
-                },
-                **(
-                    {}
-                    if candidate
-                    else {
-                        f"callbacks__{key}": value
-                        for key, value in self._nested_params("callbacks__").items()
-                    }
-                ),
+            n_weights = sum(parameter.numel() for parameter in module.parameters())
+            n_threads = self.n_threads or auto_threads(
+                n_weights, batch_size, training=True
             )
-            net.initialize()
-            encoder = module.encoder  # the module itself, also under Accelerate
-            with torch.no_grad():
-                inputs = encoder.to(device)(
-                    torch.from_numpy(np.asarray(transfer.X, dtype=np.float32)).to(
-                        device
-                    )
+            with torch_threads(n_threads):
+                generator = torch.Generator().manual_seed(seed)
+                net = net_class(
+                    module=module,
+                    criterion=self._criterion,
+                    optimizer=self.optimizer,
+                    lr=self.lr,
+                    max_epochs=max_epochs or epochs,
+                    batch_size=batch_size,
+                    train_split=split,
+                    callbacks=[] if candidate else self._callbacks(stage, fidelity),
+                    device=net_device,
+                    verbose=0 if candidate else int(self.verbose >= 2),
+                    generator=generator,
+                    **self._net_params(stage, w),
+                    **self._accelerate_params(accelerator),
+                    **{
+                        f"optimizer__{key}": value
+                        for key, value in self._nested_params("optimizer__").items()
+                    },
+                    **(
+                        {}
+                        if candidate
+                        else {
+                            f"callbacks__{key}": value
+                            for key, value in self._nested_params("callbacks__").items()
+                        }
+                    ),
                 )
-            targets = torch.as_tensor(packed, device=device)
-            net.partial_fit(RowTensors(inputs, targets), y=None)
+                net.initialize()
+                encoder = module.encoder  # the module itself, also under Accelerate
+                with torch.no_grad():
+                    inputs = encoder.to(device)(
+                        torch.from_numpy(
+                            student_rows(transfer.X, data.input_offset)
+                        ).to(device)
+                    )
+                targets = torch.as_tensor(packed, device=device)
+                net.partial_fit(RowTensors(inputs, targets), y=None)
         if accelerator is not None:
             from ._accelerate import unwrapped
 
@@ -759,7 +808,9 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         if not hasattr(self, "student_"):
             check_is_fitted(self)
         rows = None
-        if self.category_codes_ is None and not hasattr(self, "feature_names_in_"):
+        offset = self.input_offset_
+        plain = self.category_codes_ is None and not hasattr(self, "feature_names_in_")
+        if plain and offset is None:
             rows = lean_rows(X, self.n_features_in_, self.allow_nan_)
         if rows is None:
             rows = self._validate_predict_data(X)
@@ -776,21 +827,44 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         return inference
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: object.__getstate__ returns the instance's own __dict__.
+        state = dict(super().__getstate__())
         state.pop("_inference_cache", None)
+        if "student_" in state:
+            from ._skops import StudentState
+
+            # Pickled whole; skops.io gets its numbers (see sklearn_kd._skops).
+            state["student_"] = StudentState(
+                state["student_"], classes=state.get("classes_")
+            )
         return state
+
+    def __setstate__(self, state):
+        from ._skops import StudentState
+
+        student = state.get("student_")
+        if isinstance(student, StudentState):
+            state = {
+                **state,
+                "student_": student.net(type(self)._net_class, type(self)._criterion),
+            }
+        super().__setstate__(state)
 
 
 def as_teacher_rows(X_synthetic, data):
     """Synthetic rows in the layout the teacher was given: the dtype of the
     ``X`` passed to ``fit`` (a float32 skorch net refuses float64), or a
-    DataFrame with its columns, string columns decoded and float dtypes kept."""
+    DataFrame of the same library with its columns, string columns decoded and
+    float dtypes kept (see ``synthetic_frame`` for other libraries than pandas)."""
     original = data.X_teacher
-    if not hasattr(original, "columns"):
+    frame = as_frame(original)
+    if frame is None:
         dtype = getattr(original, "dtype", None)
         if dtype is not None and dtype.kind == "f":
             return X_synthetic.astype(dtype, copy=False)
         return X_synthetic
+    if not is_pandas_dataframe(original):
+        return synthetic_frame(frame, X_synthetic, data.X, data.category_codes)
     import pandas as pd
 
     frame = pd.DataFrame(X_synthetic, columns=original.columns)
@@ -801,7 +875,7 @@ def as_teacher_rows(X_synthetic, data):
         for column, dtype in original.dtypes.items()
         if getattr(dtype, "kind", None) == "f"
     }
-    return frame.astype(floats, copy=False) if floats else frame
+    return frame.astype(floats) if floats else frame
 
 
 def _run_teacher_stage(

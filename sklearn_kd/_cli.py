@@ -12,6 +12,7 @@ import contextlib
 import csv
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,9 +106,10 @@ def build_parser():
     demo.add_argument(
         "--max-epochs",
         metavar="N",
-        type=_positive_int,
-        default=100,
-        help="training epochs of the student (default: 100)",
+        type=_epochs,
+        default="auto",
+        help="training epochs of the student, or auto for the library's training "
+        "budget (default: %(default)s)",
     )
     _add_quiet(demo)
     demo.set_defaults(handler=_run_demo)
@@ -170,9 +172,10 @@ def build_parser():
     compress.add_argument(
         "--max-epochs",
         metavar="N",
-        type=_positive_int,
-        default=50,
-        help="training epochs of the student (default: 50)",
+        type=_epochs,
+        default="auto",
+        help="training epochs of the student, or auto for the library's training "
+        "budget (default: %(default)s)",
     )
     compress.add_argument(
         "--out",
@@ -222,6 +225,13 @@ def _number_in(kind, accepts, wanted):
 
 
 _positive_int = _number_in(int, lambda value: value >= 1, "an integer >= 1")
+
+
+def _epochs(text):
+    """``--max-epochs``: a positive integer or ``auto``."""
+    return "auto" if text == "auto" else _positive_int(text)
+
+
 _positive_float = _number_in(float, lambda value: value > 0, "a number > 0")
 _unit_float = _number_in(float, lambda value: 0 <= value <= 1, "a number in [0, 1]")
 _test_fraction = _number_in(float, lambda value: 0 <= value < 1, "a number in [0, 1)")
@@ -292,7 +302,7 @@ class _Table:
 def _run_compress(args):
     from sklearn.base import is_regressor
 
-    from ._torch_state import torch_threads
+    from ._classifier import UnlabelledRowsWarning
     from .metrics._report import _format_bytes
 
     outputs = _check_outputs(args.out, args.out_joblib)
@@ -331,26 +341,27 @@ def _run_compress(args):
             "out, so its numbers are optimistic)"
         )
     estimator = _distiller(teacher, regression, args)
-    with torch_threads(1):
+    with warnings.catch_warnings():
+        # -1 is this command's documented marker of unlabelled rows.
+        warnings.simplefilter("ignore", UnlabelledRowsWarning)
         try:
             estimator.fit(X, y)
         except (ValueError, TypeError, FloatingPointError) as error:
             raise CommandError(f"distillation failed: {error}") from error
-        _write_outputs(estimator.export_student(), outputs)
-        for path, kind in outputs:
-            print(f"wrote {path} ({kind}, {_format_bytes(path.stat().st_size)})")
-        if not outputs:
-            print(
-                f"{PROG}: note: no --out or --out-joblib given, the student was "
-                "not saved",
-                file=sys.stderr,
-            )
+    _write_outputs(estimator.export_student(), outputs)
+    for path, kind in outputs:
+        print(f"wrote {path} ({kind}, {_format_bytes(path.stat().st_size)})")
+    if not outputs:
         print(
-            f"{PROG}: note: the teacher came fitted; if it was trained on the "
-            "report's rows, its own scores there are optimistic",
+            f"{PROG}: note: no --out or --out-joblib given, the student was not saved",
             file=sys.stderr,
         )
-        _print_report(teacher, estimator, *held_out, where, regression)
+    print(
+        f"{PROG}: note: the teacher came fitted; if it was trained on the "
+        "report's rows, its own scores there are optimistic",
+        file=sys.stderr,
+    )
+    _print_report(teacher, estimator, *held_out, where, regression)
     return 0
 
 
@@ -397,10 +408,15 @@ def _hold_out(X, y, fraction, seed, regression):
         raise CommandError(
             f"cannot hold out {fraction:.0%} of the rows: {error}"
         ) from error
+    from ._sklearn_compat import _safe_indexing  # rows of an array or a DataFrame
+
     train, test = np.sort(train), np.sort(test)
-    take = (lambda rows: X.iloc[rows]) if hasattr(X, "iloc") else (lambda rows: X[rows])
     held_out_y = None if not labelled.any() else y[test]
-    return take(train), y[train], (take(test), held_out_y)
+    return (
+        _safe_indexing(X, train),
+        y[train],
+        (_safe_indexing(X, test), held_out_y),
+    )
 
 
 def _check_outputs(out, out_joblib):
@@ -736,7 +752,9 @@ def _print_report(teacher, estimator, X, y, where, regression):
             y = None
         elif not labelled.all():
             rows = np.flatnonzero(labelled)
-            X = X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+            from ._sklearn_compat import _safe_indexing
+
+            X = _safe_indexing(X, rows)
             y, counted = y[rows], f"its {len(rows)} labelled rows"
     print(f"\nCompression report on {where} ({counted}):")
     print(compression_report(teacher, estimator, X, y))

@@ -11,7 +11,6 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
 from ._classifier import DistilledClassifier
-from ._torch_state import torch_threads
 from .metrics import compression_report
 
 DEMO_DATA = "digits"
@@ -19,7 +18,7 @@ DEMO_N_TREES = 300
 DEMO_TEST_SIZE = 0.25
 
 
-def run_demo(*, seed=0, max_epochs=100, verbose=0):
+def run_demo(*, seed=0, max_epochs="auto", verbose=0):
     """Distil a 300-tree random forest on digits into an MLP; compare the two.
 
     The forest (``random_state=0``) is fitted on a stratified 75% training split
@@ -31,8 +30,8 @@ def run_demo(*, seed=0, max_epochs=100, verbose=0):
     seed : int, default=0
         Seeds the student's initialisation and shuffling; the split and the
         forest stay fixed, so different seeds show the student's variability.
-    max_epochs : int, default=100
-        Training epochs of the student.
+    max_epochs : int or "auto", default="auto"
+        Training epochs of the student (``"auto"``: the library's budget).
     verbose : int, default=0
         ``1`` shows a progress bar over epochs (needs tqdm).
 
@@ -61,11 +60,12 @@ def run_demo(*, seed=0, max_epochs=100, verbose=0):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=DEMO_TEST_SIZE, stratify=y, random_state=0
     )
-    forest = RandomForestClassifier(n_estimators=DEMO_N_TREES, random_state=0)
+    forest = RandomForestClassifier(
+        n_estimators=DEMO_N_TREES, n_jobs=-1, random_state=0
+    )
     forest.fit(X_train, y_train)
     student = DistilledClassifier(
         forest, max_epochs=max_epochs, random_state=seed, verbose=verbose
     )
-    with torch_threads(1):
-        student.fit(X_train, y_train)
-        return compression_report(forest, student, X_test, y_test)
+    student.fit(X_train, y_train)
+    return compression_report(forest, student, X_test, y_test)

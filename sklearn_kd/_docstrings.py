@@ -8,7 +8,7 @@ hold the placeholder ``[[name]]`` where a shared block goes, and
 import re
 import textwrap
 
-from . import _selection
+from . import _budget, _selection
 
 _TASK_WORDS = {
     "classifier": {
@@ -76,10 +76,16 @@ _BLOCKS = {
         with a custom ``student``. ``"auto"``: ``(w, w // 2)`` with ``w`` the
         power of two at or above ``4 * (n_inputs + n_outputs)``, clipped to
         ``[32, 256]``.
-    max_epochs : int, default=50
-        Training epochs (an upper bound with ``early_stopping``).
-    batch_size : int, default=256
-        Rows per mini-batch.
+    max_epochs : int or "auto", default="auto"
+        Training epochs (an upper bound with ``early_stopping``). ``"auto"``:
+        a budget of about {training_steps} optimizer steps over the real rows,
+        between {min_epochs} and {max_epochs} epochs over them; a synthetic
+        (MUNGE) row counts for a fifth of a real one, so MUNGE's five rows per
+        real row double the steps rather than multiply them by six.
+        ``selected_params_`` records the value used.
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch. ``"auto"``: 256 up to 64,000 real rows, then the
+        power of two at or below rows / 250, at most 1,024.
     lr : float, default=1e-3
         Learning rate of ``optimizer``.
     optimizer : torch optimizer class, default=torch.optim.Adam
@@ -147,9 +153,13 @@ _BLOCKS = {
         (``None`` means 1); they run on joblib's configured backend.
     n_threads : int, default=None
         Torch intra-op threads while the student trains and predicts (restored
-        afterwards); ``None`` leaves torch's setting. Small students rarely gain
-        from several threads, and on a busy machine ``n_threads=1`` can train
-        several times faster. Grid-search workers already run one thread each.
+        afterwards). ``None``: one thread per about 2 GFLOP of work per
+        mini-batch step (or prediction call), within the cores this process may
+        use (its CPU affinity, ``OMP_NUM_THREADS`` as set by joblib or Dask
+        workers, threadpoolctl limits), and never chosen by the machine's
+        current load, so results do not depend on it. A default student thus
+        trains on one thread: at its size more threads cost more in
+        synchronisation than they save, many times more beside other work.
     random_state : int, RandomState instance or None, default=None
         Seeds the student's initialisation and shuffling, the folds and MUNGE.
     verbose : int, default=0
@@ -166,35 +176,50 @@ _BLOCKS = {
     training rows: the teacher is fitted and queried once and the MUNGE rows
     made once; {held_out} of the labelled rows is held out (with the
     synthetic rows made from them); every candidate, from the product of both
-    encodings, MUNGE or not, and ``w`` in ``{0, 0.5}`` (the label-only student
-    of each encoding is always one, so a teacher worse than its student cannot
-    drag the default below training on labels alone), trains on the other rows
-    for {epoch_share} of ``max_epochs`` on at most {max_rows} real rows, and is
-    scored on the held-out rows by its {criterion}. The cheapest candidate (rows
-    trained on times the network's weights) within one standard error of the best score is trained
-    again on all rows: a costlier candidate (MUNGE's extra rows, the
-    piecewise-linear encoding's wider input) must win clearly. ``selected_params_``
-    and ``selection_scores_`` record the outcome (``verbose=1`` prints it).
+    encodings, MUNGE or not (MUNGE up to {munge_max_rows} real rows), and
+    ``w`` in ``{0, 0.5}`` (the label-only student of each encoding is always
+    one, so a teacher worse than its student cannot drag the default below
+    training on labels alone), trains on the other rows for {epoch_share} of
+    the training budget on at most {max_rows} real rows, and is scored on the
+    held-out rows by its {criterion}. The cheapest candidate (rows seen times
+    the network's weights) within one standard error of the best score is
+    trained again on all rows: a costlier candidate (the piecewise-linear
+    encoding's wider input) must win clearly, and among equally cheap ones the
+    fallback below comes first. ``selected_params_``, ``selection_scores_``
+    and ``selection_reason_`` record the outcome (``verbose=1`` prints it).
     Explicit values are never searched, so a grid search over them is not
-    doubled. With fewer than {min_rows} labelled rows nothing is searched and the
-    fallbacks are ``encoding="standard"``, ``augment=None`` and
-    ``soft_target_weight=0.5``. A fitted teacher has seen the held-out rows'
-    labels, which favours the distilled candidates somewhat; an unfitted one
-    (fitted here, out-of-bag or cross-fitted) does not.
+    doubled. The rule has no row count at which it switches: it runs from
+    {min_rows} labelled rows (a hold-out of
+    {min_validation_rows}), and on a small hold-out the standard error is wide,
+    so the fallback (``encoding="standard"``, ``augment=None``,
+    ``soft_target_weight=0.5``) wins unless another candidate is clearly
+    better; grid-search folds thus train the kind of student the refit trains.
+    Below {min_rows} labelled rows the fallbacks are used. A fitted teacher
+    has seen the held-out rows' labels, which favours the distilled
+    candidates somewhat; an unfitted one (fitted here, out-of-bag or
+    cross-fitted) does not.
 """,
     "fitted_state": """\
     selected_params_ : dict
         The ``encoding``, ``augment`` and ``soft_target_weight`` the student was
-        trained with: chosen by ``fit`` where they were ``"auto"``.
+        trained with (chosen by ``fit`` where they were ``"auto"``), and its
+        ``max_epochs`` and ``batch_size`` (the budget's where ``"auto"``).
     selection_scores_ : dict or None
         Each candidate's held-out score (lower is better) when ``fit`` chose
         between candidates; None when nothing was searched.
+    selection_reason_ : str
+        Why the student has its settings: the selection's rule for the winner,
+        or why nothing was searched.
     student_ : StudentNet
         The trained skorch net; ``student_.module_`` is the PyTorch module
         (input encoding, network and {output_map}) and ``student_.history`` its
         training history.
     category_codes_ : CategoryCodes or None
         The integer coding of a DataFrame's string columns, learnt in ``fit``.
+    input_offset_ : ndarray of shape (n_features_in_,) or None
+        Float64 shifts subtracted from the columns before the student's float32,
+        for columns far from zero that float32 would round coarsely (a Unix
+        timestamp); None when no column needs one.
     allow_nan_ : bool
         Whether ``predict`` accepts NaN: when ``fit`` saw NaN, or the teacher is
         known to accept it (the student imputes either way).
@@ -207,7 +232,12 @@ def _words(task):
         **_TASK_WORDS[task],
         "epoch_share": f"{_selection.EPOCH_SHARE:.0%}",
         "max_rows": f"{_selection.MAX_CANDIDATE_ROWS:,}",
-        "min_rows": f"{_selection.MIN_LABELLED_ROWS:,}",
+        "min_rows": f"{_selection.MIN_VALIDATION_ROWS / _selection.VALIDATION_FRACTION:,.0f}",
+        "munge_max_rows": f"{_selection.MUNGE_MAX_ROWS:,}",
+        "min_validation_rows": str(_selection.MIN_VALIDATION_ROWS),
+        "training_steps": f"{_budget.TRAINING_STEPS:,}",
+        "min_epochs": str(_budget.MIN_EPOCHS),
+        "max_epochs": str(_budget.MAX_EPOCHS),
     }
 
 

@@ -13,6 +13,7 @@ from sklearn.utils.validation import validate_data
 
 from ._files import atomic_file
 from ._inference import StudentInference, lean_rows
+from ._input_offset import checked_offset, student_rows
 from ._numpy_student import NumpyNetwork
 from ._probability import log_softmax, softmax
 from ._sklearn_compat import _check_feature_names
@@ -85,15 +86,33 @@ class _ExportedStudent(BaseEstimator):
         return inference
 
     def __getstate__(self):
-        state = super().__getstate__()
+        from ._skops import StudentState
+
+        # A copy: object.__getstate__ returns the instance's own __dict__.
+        state = dict(super().__getstate__())
         state.pop("_inference_cache", None)
+        if "module" in state:
+            # Pickled whole; skops.io gets its numbers (see sklearn_kd._skops).
+            state["module"] = StudentState(
+                state["module"], classes=self._file_description()["classes"]
+            )
         return state
+
+    def __setstate__(self, state):
+        from ._skops import StudentState
+
+        module = state.get("module")
+        if isinstance(module, StudentState):
+            state = {**state, "module": module.module()}
+        super().__setstate__(state)
 
     def _outputs(self, X):
         """The network's raw outputs for ``X``, checked as in training."""
         inference = self._inference()
         rows = None
-        if self.category_codes is None and self.feature_names is None:
+        offset = checked_offset(self.input_offset, inference.n_features)
+        plain = self.category_codes is None and self.feature_names is None
+        if plain and offset is None:
             rows = lean_rows(X, inference.n_features, self.allow_nan)
         if rows is None:
             _check_feature_names(self, X, reset=False)
@@ -101,9 +120,11 @@ class _ExportedStudent(BaseEstimator):
                 self.category_codes.check_columns(X, type(self).__name__)
                 X = self.category_codes.encode(X)
             finite = "allow-nan" if self.allow_nan else True
-            rows = validate_data(
-                self, X, reset=False, dtype=np.float32, ensure_all_finite=finite
+            dtype = np.float32 if offset is None else np.float64
+            X = validate_data(
+                self, X, reset=False, dtype=dtype, ensure_all_finite=finite
             )
+            rows = student_rows(X, offset)
         return inference.logits(rows)
 
     def _torch_module(self):
@@ -152,6 +173,7 @@ class _ExportedStudent(BaseEstimator):
                 kind=self._kind,
                 category_codes=self.category_codes,
                 allow_nan=self.allow_nan,
+                input_offset=self.input_offset,
                 **self._file_description(),
             )
         return path
@@ -167,6 +189,7 @@ class _ExportedStudent(BaseEstimator):
             classes=classes,
             feature_names=self.feature_names,
             category_codes=self.category_codes,
+            input_offset=self.input_offset,
             output_name=output_name,
             output_transform=output_transform,
         )
@@ -175,7 +198,9 @@ class _ExportedStudent(BaseEstimator):
 _ONNX_DOC = """
 
         A student trained on numbers takes a float32 input ``X`` of shape
-        ``(batch, n_features)``; one trained on a DataFrame with string columns
+        ``(batch, n_features)`` (float64 where it has an ``input_offset``, for
+        columns far from zero such as timestamps, subtracted inside the graph
+        before the cast to float32); one trained on a DataFrame with string columns
         takes one input per column, named after it, of shape ``(batch, 1)``
         (strings for string columns, float32 for the others), and codes the
         strings inside the graph. The batch size is dynamic. The expected columns
@@ -227,6 +252,9 @@ class StudentClassifier(ClassifierMixin, _ExportedStudent):
     allow_nan : bool, default=True
         Whether rows may hold NaN (the network imputes it); when False, NaN is an
         error, as it was for the estimator that exported this student.
+    input_offset : ndarray of shape (n_features,), default=None
+        Float64 shifts subtracted from the columns before the float32 cast, for
+        columns far from zero (a timestamp); None when none is needed.
 
     Attributes
     ----------
@@ -260,12 +288,14 @@ class StudentClassifier(ClassifierMixin, _ExportedStudent):
         feature_names=None,
         category_codes=None,
         allow_nan=True,
+        input_offset=None,
     ):
         self.module = module
         self.classes = classes
         self.feature_names = feature_names
         self.category_codes = category_codes
         self.allow_nan = allow_nan
+        self.input_offset = input_offset
 
     @property
     def classes_(self):
@@ -393,6 +423,9 @@ class StudentRegressor(RegressorMixin, _ExportedStudent):
         The coding of non-numeric DataFrame columns learnt in training.
     allow_nan : bool, default=True
         Whether rows may hold NaN (the network imputes it).
+    input_offset : ndarray of shape (n_features,), default=None
+        Float64 shifts subtracted from the columns before the float32 cast, for
+        columns far from zero (a timestamp); None when none is needed.
 
     Attributes
     ----------
@@ -424,12 +457,14 @@ class StudentRegressor(RegressorMixin, _ExportedStudent):
         feature_names=None,
         category_codes=None,
         allow_nan=True,
+        input_offset=None,
     ):
         self.module = module
         self.n_outputs = n_outputs
         self.feature_names = feature_names
         self.category_codes = category_codes
         self.allow_nan = allow_nan
+        self.input_offset = input_offset
 
     def predict(self, X):
         """Predicted targets.
@@ -510,6 +545,9 @@ def load_student(path):
         "feature_names": meta["feature_names"],
         "category_codes": category_codes,
         "allow_nan": meta["allow_nan"],
+        "input_offset": None
+        if meta["input_offset"] is None
+        else np.asarray(meta["input_offset"], dtype=np.float64),
     }
     if meta["kind"] == "regressor":
         return StudentRegressor(network, n_outputs=network.n_outputs, **common)

@@ -94,13 +94,17 @@ class StudentInference:
 
     def logits(self, X, n_threads=None):
         """Logits for the float32 rows ``X``; torch runs on ``n_threads``
-        intra-op threads (None: as set)."""
+        intra-op threads (None: chosen by the work, see ``sklearn_kd._threads``)."""
         if len(X) <= NUMPY_MAX_ROWS or isinstance(self.module, NumpyNetwork):
             network = self._numpy_network()
             if network is not None:
                 return network(X)
         from ._student import predict_logits
+        from ._threads import auto_threads
         from ._torch_state import torch_threads
 
+        if n_threads is None:
+            n_weights = sum(p.numel() for p in self.module.parameters())
+            n_threads = auto_threads(n_weights, len(X), training=False)
         with torch_threads(n_threads):
             return predict_logits(self.module, X, device=self.device)

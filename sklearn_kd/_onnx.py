@@ -8,10 +8,12 @@ mixed inputs: one input per column, named after it, of shape ``(batch, 1)``,
 ``tensor(string)`` for a string column and ``tensor(float)`` otherwise; string
 categories become codes inside the graph (``ai.onnx.ml.LabelEncoder``), unseen
 ones code -1 as in Python. A DataFrame whose column labels are not strings
-(``pd.DataFrame(X)``'s integers) gives scikit-learn no feature names, so the
-training order of its columns is not known: the inputs are then named after
-the column positions, ``"0"``, ``"1"``, ..., which holds when each label is
-its position (pandas' default labels) and is checked for the string columns;
+(``pd.DataFrame(X)``'s integers, in any order) gives scikit-learn no feature
+names; its labels, recorded in fit with the string columns' coding, then name
+the inputs, as strings (``3`` becomes ``"3"``). Where they were not recorded
+(a student pickled by an older version), the inputs are named after the
+column positions, ``"0"``, ``"1"``, ..., which holds when each label is its
+position (pandas' default labels) and is checked for the string columns;
 otherwise the export refuses, asking for string labels. The graph's internal
 names avoid the column names; should a column carry the output's name
 (``probabilities``, ``predictions``), the output is called ``<name>_1``
@@ -25,6 +27,11 @@ instead. The model's ``metadata_props`` describe the file:
 - ``sklearn_kd.category_mapping``: JSON object, each string column's
   categories in code order (null without string columns);
 - ``sklearn_kd.inputs``: JSON list of ``{"name", "type"}`` of the graph's inputs.
+
+A student with an input offset (columns far from zero, such as timestamps; see
+``sklearn_kd._input_offset``) takes its numeric inputs as ``tensor(double)``
+and subtracts the offsets in float64 inside the graph before the cast to
+float32, as the Python paths do; ``sklearn_kd.inputs`` then says ``"double"``.
 """
 
 import contextlib
@@ -102,6 +109,17 @@ def _network_graph(module, n_features, output_name, output_transform):
         return onnx.load(path)
 
 
+def _label_names(category_codes, module):
+    """Input names for a student whose columns had no string labels: the labels
+    recorded in fit, as strings, or else the columns' positions."""
+    labels = getattr(category_codes, "columns", None)
+    if labels is not None:
+        names = [str(label) for label in labels]
+        if len(names) == module.encoder.n_features and len(set(names)) == len(names):
+            return names
+    return _positional_names(category_codes, module)
+
+
 def _positional_names(category_codes, module):
     """Input names for a student whose columns had no string labels: their
     positions, once each string column's label is checked to be its position."""
@@ -147,19 +165,20 @@ def _free_name(name, taken):
     return candidate
 
 
-def _column_front(columns, output, prefix, opset):
+def _column_front(columns, output, prefix, opset, offset=None):
     """A graph from one input per column to the float matrix ``output``.
 
     ``columns`` holds ``(name, categories)`` pairs, ``categories`` None for a
-    float column; the internal names start with ``prefix``."""
+    numeric column; the internal names start with ``prefix``. With an
+    ``offset``, numeric inputs are doubles and the matrix is centred in float64
+    before its cast to float."""
     from onnx import TensorProto, helper
 
+    numeric_type = TensorProto.FLOAT if offset is None else TensorProto.DOUBLE
     inputs, nodes, coded_columns = [], [], []
     for position, (name, categories) in enumerate(columns):
         if categories is None:
-            inputs.append(
-                helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, 1])
-            )
+            inputs.append(helper.make_tensor_value_info(name, numeric_type, [None, 1]))
             coded_columns.append(name)
             continue
         inputs.append(
@@ -177,19 +196,87 @@ def _column_front(columns, output, prefix, opset):
                 default_float=-1.0,
             )
         )
+        if offset is not None:
+            nodes.append(
+                helper.make_node(
+                    "Cast", [coded], [f"{coded}_double"], to=TensorProto.DOUBLE
+                )
+            )
+            coded = f"{coded}_double"
         coded_columns.append(coded)
-    nodes.append(helper.make_node("Concat", coded_columns, [output], axis=1))
-    matrix = helper.make_tensor_value_info(
-        output, TensorProto.FLOAT, [None, len(coded_columns)]
-    )
-    graph = helper.make_graph(nodes, "student_columns", inputs, [matrix])
-    return helper.make_model(
-        graph,
-        opset_imports=[
-            helper.make_opsetid("", opset),
-            helper.make_opsetid("ai.onnx.ml", _LABEL_ENCODER_OPSET),
+    matrix = output if offset is None else f"{prefix}raw"
+    nodes.append(helper.make_node("Concat", coded_columns, [matrix], axis=1))
+    initializers = []
+    if offset is not None:
+        initializers = _centring(nodes, matrix, output, offset, prefix)
+    graph = helper.make_graph(
+        nodes,
+        "student_columns",
+        inputs,
+        [
+            helper.make_tensor_value_info(
+                output, TensorProto.FLOAT, [None, len(coded_columns)]
+            )
         ],
+        initializer=initializers,
     )
+    return _model(graph, opset, label_encoder=True)
+
+
+def _centring_front(n_features, output, prefix, opset, offset):
+    """A graph from the double matrix ``X`` to the float matrix ``output``:
+    ``X`` less ``offset``, in float64, then cast."""
+    from onnx import TensorProto, helper
+
+    nodes = []
+    initializers = _centring(nodes, "X", output, offset, prefix)
+    graph = helper.make_graph(
+        nodes,
+        "student_centring",
+        [helper.make_tensor_value_info("X", TensorProto.DOUBLE, [None, n_features])],
+        [helper.make_tensor_value_info(output, TensorProto.FLOAT, [None, n_features])],
+        initializer=initializers,
+    )
+    return _model(graph, opset, label_encoder=False)
+
+
+def _centring(nodes, source, output, offset, prefix):
+    """Append ``output = float(source - offset)``; return the initializers."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    constant = numpy_helper.from_array(
+        np.asarray(offset, dtype=np.float64)[None, :], name=f"{prefix}offset"
+    )
+    centred = f"{prefix}centred"
+    nodes.append(helper.make_node("Sub", [source, constant.name], [centred]))
+    nodes.append(helper.make_node("Cast", [centred], [output], to=TensorProto.FLOAT))
+    return [constant]
+
+
+def _model(graph, opset, *, label_encoder):
+    from onnx import helper
+
+    opsets = [helper.make_opsetid("", opset)]
+    if label_encoder:
+        opsets.append(helper.make_opsetid("ai.onnx.ml", _LABEL_ENCODER_OPSET))
+    return helper.make_model(graph, opset_imports=opsets)
+
+
+def _prepend(front, model, front_output, prefix):
+    """``model`` (input ``X``) fed by ``front``'s output ``front_output``."""
+    from onnx import compose
+
+    model.ir_version = max(model.ir_version, front.ir_version)
+    front.ir_version = model.ir_version
+    return compose.merge_models(
+        front,
+        compose.add_prefix(model, f"{prefix}net_", rename_outputs=False),
+        io_map=[(front_output, f"{prefix}net_X")],
+    )
+
+
+def _opset(model):
+    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
 
 
 def export_onnx(
@@ -203,18 +290,25 @@ def export_onnx(
     category_codes,
     output_name,
     output_transform,
+    input_offset=None,
 ):
     """Write the student to ``path`` as one ONNX file (see the module docstring)."""
     _require_onnx()
     import onnx
-    from onnx import compose
 
+    numeric = "float" if input_offset is None else "double"
     if category_codes is None:
         model = _network_graph(module, n_features, output_name, output_transform)
-        inputs = [{"name": "X", "type": "float"}]
+        if input_offset is not None:
+            prefix = _free_prefix(["X", output_name])
+            front = _centring_front(
+                n_features, f"{prefix}front_X", prefix, _opset(model), input_offset
+            )
+            model = _prepend(front, model, f"{prefix}front_X", prefix)
+        inputs = [{"name": "X", "type": numeric}]
     else:
         if feature_names is None:
-            names = _positional_names(category_codes, module)
+            names = _label_names(category_codes, module)
         else:
             names = [str(name) for name in feature_names]
         categories = {str(label): v for label, v in category_codes.categories.items()}
@@ -222,19 +316,12 @@ def export_onnx(
         output_name = _free_name(output_name, set(names))
         prefix = _free_prefix([*names, output_name])
         model = _network_graph(module, n_features, output_name, output_transform)
-        opset = next(
-            o.version for o in model.opset_import if o.domain in ("", "ai.onnx")
+        front = _column_front(
+            columns, f"{prefix}front_X", f"{prefix}front_", _opset(model), input_offset
         )
-        front = _column_front(columns, f"{prefix}front_X", f"{prefix}front_", opset)
-        model.ir_version = max(model.ir_version, front.ir_version)
-        front.ir_version = model.ir_version
-        model = compose.merge_models(
-            front,
-            compose.add_prefix(model, f"{prefix}net_", rename_outputs=False),
-            io_map=[(f"{prefix}front_X", f"{prefix}net_X")],
-        )
+        model = _prepend(front, model, f"{prefix}front_X", prefix)
         inputs = [
-            {"name": name, "type": "float" if values is None else "string"}
+            {"name": name, "type": numeric if values is None else "string"}
             for name, values in columns
         ]
     metadata = {

@@ -237,8 +237,14 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
         "categorical_features": ["array-like", None],
         "student": [type, None],
         "hidden_layer_sizes": [StrOptions({"auto"}), tuple, list],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [type],
         "callbacks": [list, None],
@@ -277,8 +283,8 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
         categorical_features=None,
         student=None,
         hidden_layer_sizes="auto",
-        max_epochs=50,
-        batch_size=256,
+        max_epochs="auto",
+        batch_size="auto",
         lr=1e-3,
         optimizer=torch.optim.Adam,
         callbacks=None,
@@ -594,4 +600,5 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
             feature_names=getattr(self, "feature_names_in_", None),
             category_codes=self.category_codes_,
             allow_nan=self.allow_nan_,
+            input_offset=self.input_offset_,
         )

@@ -9,34 +9,47 @@ With ``encoding``, ``augment`` or ``soft_target_weight`` left at ``"auto"``,
    the synthetic rows made from them are trained on;
 3. every candidate (a fixed list: the encodings, with and without MUNGE, at a
    soft-target weight, and the label-only student of each encoding) trains on
-   the other rows on a reduced budget (fewer epochs and at most a fixed number
-   of real rows);
+   the other rows on a reduced budget (part of the training budget, on at most
+   a fixed number of real rows);
 4. the cheapest candidate (rows times weights) whose held-out loss is within
    one standard error of the best one's wins (the one-standard-error rule:
-   a costlier candidate must win clearly), and the student is trained on all
-   rows with its settings.
+   a costlier candidate must win clearly; among equally cheap ones the
+   fallback, a distilled student, comes first), and the student is trained on
+   all rows with its settings.
 
-A parameter given explicitly is never searched. With too few labelled rows to
-validate, nothing is searched and the fixed fallbacks are used.
+The rule has no row count at which it switches: from a hold-out of
+:data:`MIN_VALIDATION_ROWS` rows on it always runs, and on a small hold-out the
+standard error is wide, so the cheapest candidate, the fallback, wins unless
+another is clearly better. A grid-search fold therefore trains the kind of
+student its refit trains. MUNGE is a candidate up to :data:`MUNGE_MAX_ROWS`
+real rows: beyond, real rows are plentiful and the synthetic ones would
+multiply the work for little. A parameter given explicitly is never searched.
 """
 
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ._budget import resolved_budget
+from ._input_offset import student_rows
 from ._student import predict_logits
 
 #: The settings used when nothing is searched: too few labelled rows, or the
 #: parameter is not ``"auto"``.
 FALLBACK = {"encoding": "standard", "augment": None, "soft_target_weight": 0.5}
-#: Fewer labelled rows than this: no selection.
-MIN_LABELLED_ROWS = 500
-#: Share of the labelled rows held out to score the candidates.
+#: Share of the labelled rows held out to score the candidates ...
 VALIDATION_FRACTION = 0.2
-#: Candidates train for this share of ``max_epochs`` (at least one epoch) ...
-EPOCH_SHARE = 0.5
-#: ... on at most this many real rows.
-MAX_CANDIDATE_ROWS = 2000
+#: ... and the fewest held-out rows that say anything (so the selection needs
+#: 50 labelled rows of positive weight).
+MIN_VALIDATION_ROWS = 10
+#: Candidates train for this share of the training budget (at least one epoch)
+#: on at most this many real rows: on training-row probes of adult, connect_4
+#: and fars (``benchmarks/selection_probe.py``) this budget picked the same
+#: candidates as a full one, in half the time of 50% on 2,000 rows.
+EPOCH_SHARE = 0.25
+MAX_CANDIDATE_ROWS = 3000
+#: MUNGE is searched up to this many real rows.
+MUNGE_MAX_ROWS = 20_000
 ENCODING_CANDIDATES = ("standard", "piecewise_linear")
 AUGMENT_CANDIDATES = (None, "munge")
 WEIGHT_CANDIDATES = (0.5,)
@@ -63,12 +76,6 @@ class Choice:
         return asdict(self)
 
 
-def searched(estimator):
-    """Names of the parameters left at ``"auto"`` (to be chosen by ``fit``)."""
-    names = ("encoding", "augment", "soft_target_weight")
-    return [name for name in names if getattr(estimator, name) == "auto"]
-
-
 def fixed_choice(estimator, has_teacher):
     """The settings when nothing is searched: explicit values, else fallbacks."""
     values = {}
@@ -82,21 +89,25 @@ def fixed_choice(estimator, has_teacher):
     return Choice(**values)
 
 
-def candidates(estimator, has_teacher):
+def candidates(estimator, has_teacher, n_rows=0):
     """The candidate list: the product of the searched parameters' options.
 
     The label-only student of every encoding is always a candidate when the
     weight is searched, so that a teacher worse than its student cannot drag
     the choice below training on labels alone. Label-only students take no
-    synthetic rows (they would carry no loss).
+    synthetic rows (they would carry no loss). MUNGE is searched only on up to
+    :data:`MUNGE_MAX_ROWS` real rows (``n_rows``). The fallback comes first, so
+    that it wins ties of cost.
     """
     fixed = fixed_choice(estimator, has_teacher)
     encodings = (
         ENCODING_CANDIDATES if estimator.encoding == "auto" else (fixed.encoding,)
     )
-    augments = AUGMENT_CANDIDATES if estimator.augment == "auto" else (fixed.augment,)
+    augments = (fixed.augment,)
+    if estimator.augment == "auto" and n_rows <= MUNGE_MAX_ROWS:
+        augments = AUGMENT_CANDIDATES
     if estimator.soft_target_weight == "auto" and has_teacher:
-        weights = (0.0, *WEIGHT_CANDIDATES)
+        weights = (*WEIGHT_CANDIDATES, 0.0)
     else:
         weights = (fixed.soft_target_weight,)
     found = []
@@ -109,10 +120,29 @@ def candidates(estimator, has_teacher):
     return found
 
 
-def can_select(estimator, n_labelled, has_teacher):
-    """Whether ``fit`` searches at all."""
+def can_select(estimator, n_labelled, n_rows, has_teacher):
+    """Whether ``fit`` searches at all: more than one candidate, and enough
+    labelled rows of positive weight (``n_labelled``) for a hold-out."""
     return (
-        n_labelled >= MIN_LABELLED_ROWS and len(candidates(estimator, has_teacher)) > 1
+        n_labelled * VALIDATION_FRACTION >= MIN_VALIDATION_ROWS
+        and len(candidates(estimator, has_teacher, n_rows)) > 1
+    )
+
+
+def munge_searched(estimator, n_labelled, n_rows):
+    """Whether the selection has MUNGE among its candidates."""
+    return can_select(estimator, n_labelled, n_rows, True) and any(
+        choice.augment for choice in candidates(estimator, True, n_rows)
+    )
+
+
+def no_search_reason(estimator, n_labelled, n_rows, has_teacher):
+    """Why nothing was searched, in words."""
+    if len(candidates(estimator, has_teacher, n_rows)) <= 1:
+        return "nothing to search: the settings were given"
+    return (
+        f"nothing searched: {n_labelled} labelled rows hold out fewer than "
+        f"{MIN_VALIDATION_ROWS}; the fallbacks were used"
     )
 
 
@@ -125,6 +155,8 @@ def select(estimator, transfer, data, stage, seed, progress):
         The winner.
     scores : dict of str -> float
         Each candidate's held-out log loss, by its label.
+    reason : str
+        Why the winner won, in words.
     """
     rng = np.random.RandomState(seed)
     train, valid = transfer.hold_out(
@@ -133,16 +165,18 @@ def select(estimator, transfer, data, stage, seed, progress):
     train_real = train[train < transfer.n_real]
     if len(train_real) > MAX_CANDIDATE_ROWS:
         train_real = np.sort(rng.choice(train_real, MAX_CANDIDATE_ROWS, replace=False))
-    epochs = max(1, int(round(EPOCH_SHARE * estimator.max_epochs)))
     valid_labels = transfer.labels[valid]
     valid_weights = transfer.sample_weight[valid]
-    X_valid = transfer.X[valid].astype(np.float32)
+    X_valid = student_rows(transfer.X[valid], data.input_offset)
     losses, costs = {}, {}
-    options = candidates(estimator, stage.logits is not None)
+    options = candidates(estimator, stage.logits is not None, transfer.n_real)
     with progress.stage("selection") as said:
         bar = progress.bar(len(options), "choosing the student", "candidate")
         for choice in options:
             rows = transfer.rows_from(train_real) if choice.augment else train_real
+            epochs, _ = resolved_budget(
+                estimator, len(train_real), len(rows), share=EPOCH_SHARE
+            )
             net = estimator._train_student(
                 transfer.take(rows), data, stage, choice, seed, max_epochs=epochs
             )
@@ -153,25 +187,31 @@ def select(estimator, transfer, data, stage, seed, progress):
             )
             bar.update()
         bar.close()
-        chosen = one_standard_error_choice(losses, costs, valid_weights)
+        chosen, reason = one_standard_error_choice(losses, costs, valid_weights)
         scores = {
             choice.label(): float(np.average(loss, weights=valid_weights))
             for choice, loss in losses.items()
         }
         said.append(
-            f"{len(options)} candidates on {len(train_real)} rows for {epochs} "
-            f"epochs, scored on {len(valid)} held-out rows: "
+            f"{len(options)} candidates on {len(train_real)} real rows, scored on "
+            f"{len(valid)} held-out rows: "
             + "; ".join(f"{label} {score:.4f}" for label, score in scores.items())
-            + f"; chose {chosen.label()}"
+            + f"; chose {chosen.label()}: {reason}"
         )
-    return chosen, scores
+    return chosen, scores, reason
 
 
 def training_cost(net, n_rows):
-    """A candidate's training cost: rows trained on times the network's weights
-    (about its arithmetic per epoch). Deterministic, unlike a measured time, so
-    the choice does not depend on the machine's load."""
-    return n_rows * sum(parameter.numel() for parameter in net.module_.parameters())
+    """A candidate's training cost: rows seen (epochs times rows) times the
+    network's weights, about its arithmetic. Deterministic, unlike a measured
+    time, so the choice does not depend on the machine's load."""
+    n_weights = sum(parameter.numel() for parameter in net.module_.parameters())
+    return len(net.history) * n_rows * n_weights
+
+
+#: Costs within this factor of the cheapest count as equal (epochs are whole
+#: numbers, so equal budgets over different row counts differ a little).
+COST_TOLERANCE = 1.25
 
 
 def one_standard_error_choice(losses, costs, sample_weight):
@@ -180,7 +220,13 @@ def one_standard_error_choice(losses, costs, sample_weight):
     A candidate qualifies when its mean held-out loss exceeds the best one's by
     at most the standard error of that difference (paired over the held-out
     rows, weighted): on a small hold-out, a costlier candidate must win clearly
-    to be chosen. Cost is each candidate's measured training time.
+    to be chosen. Among qualified candidates of about the least cost (within
+    :data:`COST_TOLERANCE`), the first in ``losses``' order wins.
+
+    Returns
+    -------
+    choice : Choice
+    reason : str
     """
     weight = sample_weight / sample_weight.sum()
     means = {choice: float(weight @ loss) for choice, loss in losses.items()}
@@ -194,4 +240,13 @@ def one_standard_error_choice(losses, costs, sample_weight):
         error = np.sqrt(variance / max(n_rows - 1, 1))
         if mean <= error:
             qualified.append(choice)
-    return min(qualified, key=costs.get)
+    cheapest = min(costs[choice] for choice in qualified)
+    chosen = next(c for c in qualified if costs[c] <= COST_TOLERANCE * cheapest)
+    if chosen == best:
+        reason = "the best held-out score"
+    else:
+        reason = (
+            f"the cheapest of the {len(qualified)} candidates within one standard "
+            f"error of the best ({best.label()})"
+        )
+    return chosen, reason

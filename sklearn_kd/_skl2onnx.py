@@ -70,7 +70,25 @@ def _add_network(scope, operator, container, output):
             f"target_opset={needed} or higher (got {container.target_opset})."
         )
     source = operator.inputs[0].full_name
-    if _elem_type(operator.inputs[0]) != TensorProto.FLOAT:
+    if student.input_offset is not None:
+        # Centred in float64, as the Python paths do (see sklearn_kd._input_offset).
+        if _elem_type(operator.inputs[0]) != TensorProto.DOUBLE:
+            double = scope.get_unique_variable_name("student_double")
+            _add_node(scope, container, "Cast", source, double, to=TensorProto.DOUBLE)
+            source = double
+        offset = scope.get_unique_variable_name("student_offset")
+        container.add_initializer(
+            offset,
+            TensorProto.DOUBLE,
+            [1, len(student.input_offset)],
+            np.asarray(student.input_offset, dtype=np.float64),
+        )
+        centred = scope.get_unique_variable_name("student_centred")
+        _add_node(scope, container, "Sub", [source, offset], centred)
+        source = centred
+    if source != operator.inputs[0].full_name or (
+        _elem_type(operator.inputs[0]) != TensorProto.FLOAT
+    ):
         cast = scope.get_unique_variable_name("student_input")
         _add_node(scope, container, "Cast", source, cast, to=TensorProto.FLOAT)
         source = cast

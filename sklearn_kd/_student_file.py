@@ -8,7 +8,10 @@ every array of the student's numpy form and, under ``__meta__``, a JSON document
 - ``n_features``, ``feature_names`` (or null), ``encoding``, ``n_layers``;
 - ``classes``: the class labels (numbers or strings, in output order);
 - ``category_codes``: each string column's categories, in code order (or null);
-- ``allow_nan``; ``written_by``: the sklearn-kd version.
+- ``allow_nan``; ``written_by``: the sklearn-kd version;
+- optionally ``input_offset``: one float64 shift per input column, subtracted
+  before the float32 cast (see ``sklearn_kd._input_offset``); absent when no
+  column needs one.
 
 Each array is a member ``<name>.npy``: ``encoding/<field>`` for each field of
 the input encoding, ``layer<i>/weight`` and ``layer<i>/bias`` for each of the
@@ -68,6 +71,7 @@ def write_student(
     feature_names,
     category_codes,
     allow_nan,
+    input_offset=None,
     extra=None,
 ):
     """Write ``network`` and its description to the open binary ``file``."""
@@ -93,6 +97,8 @@ def write_student(
         "allow_nan": bool(allow_nan),
         "written_by": __version__,
     }
+    if input_offset is not None:  # JSON keeps a float64 exactly (shortest repr)
+        meta["input_offset"] = [float(value) for value in input_offset]
     np.savez_compressed(file, **network.arrays(), **{_META: np.array(json.dumps(meta))})
 
 
@@ -115,6 +121,7 @@ _META_KEYS = frozenset(
         "written_by",
     }
 )
+_OPTIONAL_META_KEYS = frozenset({"input_offset"})
 _ENCODING_FIELDS = tuple(
     name
     for name in EncodingSpec.__dataclass_fields__
@@ -262,7 +269,8 @@ def _checked_meta(meta):
             f"sklearn-kd reads versions up to {FORMAT_VERSION}: upgrade sklearn-kd "
             "to load it."
         )
-    missing, unknown = _META_KEYS - meta.keys(), meta.keys() - _META_KEYS
+    missing = _META_KEYS - meta.keys()
+    unknown = meta.keys() - _META_KEYS - _OPTIONAL_META_KEYS
     _need(not missing, f"the description lacks {sorted(missing)}")
     _need(not unknown, f"the description has keys the format lacks {sorted(unknown)}")
 
@@ -317,6 +325,22 @@ def _checked_meta(meta):
     )
     check("allow_nan", isinstance(meta["allow_nan"], bool), "is not true or false")
     check("written_by", isinstance(meta["written_by"], str), "is not a version")
+    offset = meta.setdefault("input_offset", None)
+    check(
+        "input_offset",
+        offset is None
+        or (
+            isinstance(offset, list)
+            and len(offset) == n_features
+            and all(
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+                for value in offset
+            )
+        ),
+        "is not one finite number per feature",
+    )
     return meta
 
 

@@ -2,6 +2,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 
 import joblib
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
 
-from sklearn_kd import StudentClassifier, _cli
+from sklearn_kd import StudentClassifier, UnlabelledRowsWarning, _cli
 from sklearn_kd._cli import main
 
 # Every fourth row of breast cancer: small enough for a fast distillation.
@@ -170,7 +171,10 @@ def test_the_test_file_is_read_by_the_training_file_header(
 
 def test_compress_without_target_learns_from_the_teacher(files, tmp_path, capsys):
     before = set(os.listdir(tmp_path))
-    status = compress(files["plain"], files["unlabelled"], "--seed", "0", epochs=30)
+    with warnings.catch_warnings():
+        # -1 is the command's own marker: it must not warn the user about it.
+        warnings.simplefilter("error", UnlabelledRowsWarning)
+        status = compress(files["plain"], files["unlabelled"], "--seed", "0", epochs=30)
     out, err = capsys.readouterr()
     assert status == 0
     assert not re.search(r"^accuracy", out, re.MULTILINE)

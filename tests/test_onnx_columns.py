@@ -70,10 +70,46 @@ def test_integer_column_labels_export_with_inputs_named_by_position(tmp_path):
     }
 
 
-def test_integer_labels_that_are_not_positions_are_refused(tmp_path):
+@pytest.mark.parametrize(
+    "labels, string_label",
+    [([3, 0, 1, 5, 4, 2], 6), (list(range(1, 7)), 0), ([10, 20, 30, 40, 50, 60], 7)],
+    ids=["shuffled", "shifted", "sparse"],
+)
+def test_integer_labels_that_are_not_positions_export_with_inputs_named_by_label(
+    tmp_path, labels, string_label
+):
+    X, y = make_classification(300, n_features=6, random_state=0)
+    frame = pd.DataFrame(X, columns=labels)
+    frame, teacher = frame_and_teacher(y, frame, string_label)
+    model = DistilledClassifier(teacher, **FAST).fit(frame, y)
+    assert model.category_codes_.columns == [*labels, string_label]
+    student = model.export_student()
+    session = ort.InferenceSession(str(student.to_onnx(tmp_path / "student.onnx")))
+    names = [str(label) for label in frame.columns]
+    assert [i.name for i in session.get_inputs()] == names
+    # Fed by name, in another order than the graph's: each reaches its column.
+    feeds = {
+        str(label): frame[label].to_numpy().reshape(-1, 1).astype(np.float32)
+        for label in reversed(labels)
+    }
+    feeds[str(string_label)] = frame[[string_label]].to_numpy().astype(object)
+    (probabilities,) = session.run(None, feeds)
+    np.testing.assert_allclose(probabilities, student.predict_proba(frame), atol=1e-5)
+    metadata = session.get_modelmeta().custom_metadata_map
+    assert [item["name"] for item in json.loads(metadata["sklearn_kd.inputs"])] == (
+        names
+    )
+
+
+def test_unrecorded_integer_labels_that_are_not_positions_are_refused(tmp_path):
+    # A student whose coding lacks the frame's labels (pickled by an older
+    # version) names the inputs by position, which this frame contradicts.
+    from sklearn_kd._categorical import CategoryCodes
+
     X, y = make_classification(300, n_features=6, random_state=0)
     frame, teacher = frame_and_teacher(y, pd.DataFrame(X, columns=range(1, 7)), 0)
     student = DistilledClassifier(teacher, **FAST).fit(frame, y).export_student()
+    student.category_codes = CategoryCodes(student.category_codes.categories)
     with pytest.raises(ValueError, match=r"string column labels.*astype\(str\)"):
         student.to_onnx(tmp_path / "student.onnx")
     assert not list(tmp_path.iterdir())

@@ -8,7 +8,14 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_kd import DistilledClassifier
-from sklearn_kd._selection import MIN_LABELLED_ROWS, Choice, candidates
+from sklearn_kd._selection import (
+    FALLBACK,
+    MIN_VALIDATION_ROWS,
+    VALIDATION_FRACTION,
+    Choice,
+    candidates,
+    one_standard_error_choice,
+)
 
 SETTINGS = {
     **FAST,
@@ -55,10 +62,11 @@ def test_fit_selects_and_records_its_choice(digits, capsys):
     X, y, forest = digits
     model = DistilledClassifier(forest, verbose=1, **SETTINGS).fit(X, y)
     assert set(model.selection_scores_) == {c.label() for c in candidates(model, True)}
-    chosen = Choice(**model.selected_params_).label()
+    chosen = Choice(**{key: model.selected_params_[key] for key in FALLBACK}).label()
     assert chosen in model.selection_scores_
     out = capsys.readouterr().out
     assert "selection: 6 candidates" in out and f"chose {chosen}" in out
+    assert model.selection_reason_ in out
     expected = model.student_.module_.encoder.encoding
     assert expected == model.selected_params_["encoding"]
 
@@ -74,16 +82,54 @@ def test_the_selected_settings_give_the_same_model_when_set_explicitly(digits):
     )
 
 
-def test_few_labelled_rows_use_the_fallbacks(iris, iris_forest):
+def test_too_few_labelled_rows_for_a_hold_out_use_the_fallbacks(iris, iris_forest):
     X, y = iris
-    assert len(y) < MIN_LABELLED_ROWS
-    model = DistilledClassifier(iris_forest, **SETTINGS).fit(X, y)
+    n_rows = int(MIN_VALIDATION_ROWS / VALIDATION_FRACTION) - 1
+    rows = np.random.RandomState(0).permutation(len(y))[:n_rows]
+    model = DistilledClassifier(iris_forest, **SETTINGS).fit(X[rows], y[rows])
     assert model.selection_scores_ is None
-    assert model.selected_params_ == {
-        "encoding": "standard",
-        "augment": None,
-        "soft_target_weight": 0.5,
-    }
+    assert "fallbacks" in model.selection_reason_
+    assert model.selected_params_ == {**FALLBACK, "max_epochs": 4, "batch_size": 32}
+
+
+def test_the_rule_has_no_row_count_at_which_it_switches(digits):
+    """Below and above the former 500-row threshold, and in a grid-search
+    fold, fit selects the same way: the folds train the kind of student the
+    refit trains."""
+    X, y, forest = digits
+    for n_rows in (120, 499, 500):
+        model = DistilledClassifier(forest, **SETTINGS).fit(X[:n_rows], y[:n_rows])
+        assert model.selection_scores_ is not None, n_rows
+        assert set(model.selection_scores_) == {
+            c.label() for c in candidates(model, True, n_rows)
+        }
+
+
+def test_equally_cheap_candidates_fall_to_the_fallback_on_a_small_hold_out():
+    """On a hold-out too small to tell them apart, the distilled fallback wins
+    over the equally cheap label-only student (it comes first)."""
+    found = candidates(DistilledClassifier(), has_teacher=True, n_rows=100)
+    assert found[0] == Choice(**FALLBACK)
+    rng = np.random.default_rng(0)
+    losses = {choice: rng.exponential(size=10) for choice in found}
+    costs = {choice: 1.0 for choice in found}
+    chosen, reason = one_standard_error_choice(losses, costs, np.ones(10))
+    assert chosen == Choice(**FALLBACK)
+    assert "standard error" in reason or reason == "the best held-out score"
+
+
+def test_munge_is_not_searched_where_real_rows_are_plentiful():
+    from sklearn_kd._selection import MUNGE_MAX_ROWS
+
+    many = candidates(DistilledClassifier(), True, n_rows=MUNGE_MAX_ROWS + 1)
+    assert not any(choice.augment for choice in many)
+    assert any(c.augment for c in candidates(DistilledClassifier(), True, 1000))
+    explicit = DistilledClassifier(augment="munge")
+    assert all(
+        c.augment
+        for c in candidates(explicit, True, MUNGE_MAX_ROWS + 1)
+        if c.soft_target_weight
+    )
 
 
 def test_a_user_grid_over_an_explicit_parameter_searches_the_rest(digits):
@@ -99,8 +145,6 @@ def test_a_user_grid_over_an_explicit_parameter_searches_the_rest(digits):
 
 
 def test_the_cheapest_candidate_within_one_standard_error_wins():
-    from sklearn_kd._selection import one_standard_error_choice
-
     rng = np.random.default_rng(0)
     cheap, costly, clear = (
         Choice("standard", None, 0.0),
@@ -113,8 +157,8 @@ def test_the_cheapest_candidate_within_one_standard_error_wins():
     # Slightly better but within noise: the cheap candidate is kept.
     losses = {cheap: base, costly: base - 0.001 + noise * 0.1}
     costs = {cheap: 1.0, costly: 6.0}
-    assert one_standard_error_choice(losses, costs, weights) == cheap
+    assert one_standard_error_choice(losses, costs, weights)[0] == cheap
     # Clearly better: the costly one wins.
     losses[clear] = base - 0.5
     costs[clear] = 10.0
-    assert one_standard_error_choice(losses, costs, weights) == clear
+    assert one_standard_error_choice(losses, costs, weights)[0] == clear
