@@ -15,14 +15,11 @@ For each data size, in the same run and interleaved (best of 5):
 * **skorch default**: a plain ``NeuralNetClassifier`` with its ``Dataset`` +
   ``DataLoader`` path, same module, loss, optimizer and settings, for reference.
 
-Usage: ``python benchmarks/fit_speed.py [--quick] [--threads N] [--repeats N]
-[--profile]``.
+Usage: ``python benchmarks/fit_speed.py [--quick] [--threads N] [--repeats N]``.
+Where a default fit's time goes (stages, cProfile) is ``fit_cost.py``'s.
 """
 
 import argparse
-import cProfile
-import io
-import pstats
 from functools import partial
 
 import numpy as np
@@ -181,16 +178,6 @@ def skorch_default(X, packed, hidden, epochs):
     }
 
 
-def profile_fit(X, y, teacher, hidden, epochs, top=20):
-    profiler = cProfile.Profile()
-    profiler.enable()
-    distilled(X, y, teacher, hidden, epochs)
-    profiler.disable()
-    out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
-    print(out.getvalue())
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, ~1 min")
@@ -202,9 +189,6 @@ def main():
         "0 keeps the defaults)",
     )
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument(
-        "--profile", action="store_true", help="also cProfile one fit per case"
-    )
     args = parser.parse_args()
     set_threads(args.threads or None)
     info = machine()
@@ -256,8 +240,6 @@ def main():
                 ]
             )
         print(tables["cpu_seconds"][-1], flush=True)
-        if args.profile:
-            profile_fit(X, y, teacher, hidden, epochs)
 
     columns = [
         "data",
