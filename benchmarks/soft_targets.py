@@ -617,7 +617,7 @@ def run_auto_seed(data, seed, config, threads, cache):
 def _choice_label(params):
     from sklearn_kd._selection import Choice
 
-    return Choice(**params).label()
+    return Choice(**{key: params[key] for key in Choice.__dataclass_fields__}).label()
 
 
 def run_auto(config, cache, results):
