@@ -216,7 +216,7 @@ _BLOCKS = {
         training history.
     category_codes_ : CategoryCodes or None
         The integer coding of a DataFrame's string columns, learnt in ``fit``.
-    input_offset_ : ndarray of shape (n_features_in_,) or None
+    input_offset_ : ndarray of shape (n_features,) or None
         Float64 shifts subtracted from the columns before the student's float32,
         for columns far from zero that float32 would round coarsely (a Unix
         timestamp); None when no column needs one.
