@@ -636,7 +636,15 @@ def main():
         r["messages"]["start"] for r in records if "start" in r.get("messages", {})
     ]
     info = started[-1]["machine"] if started else machine()
-    packages = sorted({s["package"] for s in started})
+    root = str(Path(__file__).resolve().parents[1])
+    packages = sorted(
+        {
+            "this checkout"
+            if s["package"].startswith(root)
+            else "the --pythonpath copy"
+            for s in started
+        }
+    )
     commit = None
     if args.pythonpath:
         found = subprocess.run(
