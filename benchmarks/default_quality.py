@@ -27,17 +27,10 @@ from pathlib import Path
 import numpy as np
 from _common import data_dir, machine, report
 from joblib import Parallel, delayed
+from soft_targets import FULL as SOFT_TARGETS
 
 HERE = Path(__file__).resolve().parent
-DATASETS = [
-    "pmlb_krkopt",
-    "pmlb_letter",
-    "pmlb_magic",
-    "pmlb_sleep",
-    "pmlb_adult",
-    "pmlb_connect_4",
-    "pmlb_fars",
-]
+DATASETS = SOFT_TARGETS["auto_datasets"]  # the seven sets of soft_targets.py
 MAX_TRAIN = 6000
 N_TREES = 300
 OLD, NEW = "former default", "new default"

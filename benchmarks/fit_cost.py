@@ -43,19 +43,12 @@ import time
 from pathlib import Path
 
 from _common import RESULTS_DIR, Stopwatch, data_dir, machine, report
+from soft_targets import FULL as SOFT_TARGETS
 
 SEED = 0
 N_TREES = 300
 TEST_SIZE = 0.2
-AUTO_SETS = [  # the auto_datasets of soft_targets.py, here at full size
-    "pmlb_krkopt",
-    "pmlb_letter",
-    "pmlb_magic",
-    "pmlb_sleep",
-    "pmlb_adult",
-    "pmlb_connect_4",
-    "pmlb_fars",
-]
+AUTO_SETS = SOFT_TARGETS["auto_datasets"]  # the seven sets of soft_targets.py
 KDDCUP_SWEEP = ["pmlb_kddcup:1000", "pmlb_kddcup:10000", "pmlb_kddcup:100000"]
 KDDCUP_SWEEP += ["pmlb_kddcup"]  # every training row of the 80/20 split
 REGRESSION_SETS = [  # the sets of regression.py (random split only)
