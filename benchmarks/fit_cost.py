@@ -653,7 +653,7 @@ def main():
         f"Teacher: a {N_TREES}-tree random forest, n_jobs=2, random_state=0, "
         "fitted on the training rows. Distiller: the fitted forest, "
         "random_state=0, verbose=1, every other setting at its default "
-        "(n_threads=None, i.e. torch's own thread count).",
+        "(n_threads=None: the thread policy of the package timed; before 0.2.0 that meant torch's own thread count).",
         "Ratio = distiller fit / teacher fit. Stage seconds are those the "
         "library prints (0.1 s resolution); other = fit minus the stages "
         "(validation, encoders, transfer set).",

@@ -198,19 +198,22 @@ def run_budget(name, data, config, results):
         random_state=0,
     )
     model._check_settings()
-    fit_data = model._validate_fit_data(X_fit, y_fit, None)
+    task = model._task_class.from_estimator(model)
+    fit_data = model._validate_fit_data(task, X_fit, y_fit, None)
     rng = check_random_state(0)
     seed = int(rng.randint(np.iinfo(np.int32).max))
-    stage = model._teacher_stage(fit_data, rng, Progress(0, "probe"))
-    transfer = model._transfer_set(fit_data, stage)
+    stage = model._teacher_stage(task, fit_data, rng, Progress(0, "probe"))
+    transfer = model._transfer_set(task, fit_data, stage)
     real = np.arange(transfer.n_real)
-    n_outputs = len(stage.classes)
-    labels_dev = np.searchsorted(stage.classes, y_dev)
+    n_outputs = len(stage.targets)  # the classes
+    labels_dev = np.searchsorted(stage.targets, y_dev)
     full = {}
     for choice in candidates(model, has_teacher=True):
         rows = np.arange(len(transfer)) if choice.augment else real
         start = time.perf_counter()
-        net = model._train_student(transfer.take(rows), fit_data, stage, choice, seed)
+        net = model._train_student(
+            task, transfer.take(rows), fit_data, stage, choice, seed
+        )
         seconds = time.perf_counter() - start
         logits = predict_logits(net.module_, X_dev.astype(np.float32), device="cpu")
         full[choice.label()] = {
@@ -224,8 +227,18 @@ def run_budget(name, data, config, results):
     for budget, values in BUDGETS.items():
         _selection.EPOCH_SHARE, _selection.MAX_CANDIDATE_ROWS = values or defaults
         start = time.perf_counter()
-        choice, scores = _selection.select(
-            model, transfer, fit_data, stage, seed, Progress(0, "probe")
+        choice, scores, _ = _selection.select(
+            model,
+            transfer,
+            stage,
+            seed,
+            Progress(0, "probe"),
+            train=lambda rows, choice, epochs: model._train_student(
+                task, rows, fit_data, stage, choice, seed, max_epochs=epochs
+            ),
+            score=task.validation_losses,
+            stratify=task.stratify,
+            input_offset=fit_data.input_offset,
         )
         reduced[budget] = {
             "scores": scores,

@@ -9,9 +9,12 @@
     train the student       -> StudentNet
     assign fitted state     only now: a failed fit leaves the previous state whole
 
-Subclasses (the classifier, the regressor) supply the task's pieces: how labels
-are read, the teacher stage, the targets the loss compares, the criterion and the
-skorch net.
+What differs between classification and regression is one task object
+(``ClassificationTask`` in ``_classifier.py``, ``RegressionTask`` in
+``_regressor.py``) that this body asks: how labels are read, what the targets
+are (classes, or the targets' scale), how the teacher is read, what the loss
+compares, how a selection candidate is scored and which fitted attributes the
+task adds. The estimators add their parameters and predict methods.
 """
 
 import copy
@@ -41,7 +44,9 @@ from ._categorical import (
 from ._fingerprint import remembered_fingerprint
 from ._inference import StudentInference, lean_rows
 from ._input_offset import fit_offset, student_rows
+from ._loss import loss_coefficients
 from ._munge import munge
+from ._parameters import NESTED_PREFIXES
 from ._progress import Progress
 from ._seeds import draw_seed
 from ._selection import (
@@ -52,13 +57,25 @@ from ._selection import (
     select,
 )
 from ._shared_models import SharedFittedModels
-from ._sklearn_compat import _check_feature_names, _check_sample_weight
+from ._sklearn_compat import (
+    _check_feature_names,
+    _check_sample_weight,
+    _fit_context,
+    _safe_indexing,
+)
 from ._skorch_net import (
     EpochProgressBar,
     FixedSplit,
     RowTensors,
     TeacherFidelity,
     with_label_targets,
+)
+from ._soft_targets import (
+    cross_fit_folds,
+    resolve_source,
+    teacher_outputs,
+    teacher_refusals,
+    warn_if_weights_not_passed,
 )
 from ._student import (
     MLP,
@@ -69,8 +86,8 @@ from ._student import (
 from ._teacher import final_estimator, is_fitted, teacher_name
 from ._threads import auto_threads
 from ._torch_state import seeded, torch_threads
+from ._transfer_set import TransferSet
 
-NESTED_PREFIXES = ("student__", "optimizer__", "callbacks__")
 DEFAULT_CALLBACK_NAMES = frozenset(
     {
         "epoch_timer",
@@ -87,6 +104,11 @@ DEFAULT_CALLBACK_NAMES = frozenset(
 #: encoding (unless ``student__dropout`` says otherwise): it curbs the
 #: overfitting of the encoding's many inputs (see benchmarks/selection_probe.py).
 PIECEWISE_LINEAR_DROPOUT = 0.2
+#: What ``verbose`` says of a fitted teacher's soft targets, by source.
+FITTED_TEACHER_READINGS = {
+    "predict": "queried (in-sample outputs on the training rows)",
+    "oob": "queried (out-of-bag estimates on the rows it was fitted on, checked)",
+}
 #: Training rows on which the history records the student's fidelity per epoch.
 FIDELITY_SAMPLE_ROWS = 1000
 
@@ -145,6 +167,34 @@ class FitData:
         """Labelled rows of positive weight: those the selection can learn from
         and score on."""
         return int((self.labelled & (self.weights > 0)).sum())
+
+
+@dataclass
+class TeacherStage:
+    """What the teacher stage gives the rest of a fit.
+
+    Attributes
+    ----------
+    outputs : ndarray of shape (n_rows, n_outputs) or None
+        The teacher's logits (classification) or predictions (regression) on
+        the real rows; None when training on labels alone.
+    synthetic : tuple (X, outputs, source_row) or None
+        MUNGE rows, the teacher's outputs on them and the real row each came
+        from.
+    source : str or None
+        The soft-target source used.
+    teacher : estimator or None
+        The fitted teacher (the given one when it came fitted).
+    targets : object
+        The task's description of the targets: the sorted classes, or the
+        regression targets' scale.
+    """
+
+    outputs: np.ndarray | None
+    synthetic: tuple | None
+    source: str | None
+    teacher: object
+    targets: object
 
 
 @contextmanager
@@ -216,32 +266,27 @@ def _check_keywords(callable_, params, message):
 
 
 class BaseDistiller(SharedFittedModels, BaseEstimator):
-    """Shared machinery of :class:`DistilledClassifier` and its siblings.
+    """Shared machinery of :class:`DistilledClassifier` and
+    :class:`DistilledRegressor`.
 
-    Subclasses define ``_validate_targets``, ``_teacher_stage``,
-    ``_transfer_set``, ``_coefficients``, ``_packed_targets``, ``_n_outputs``,
-    ``_output_affine``, ``_scoring_targets``, ``_validation_losses``,
-    ``_criterion``, ``_net_class``, ``_net_params`` and
-    ``_set_task_attributes``.
+    A subclass declares its parameters (``__init__`` and
+    ``_parameter_constraints``, see ``sklearn_kd._parameters``) and its
+    ``_task_class``, whose ``from_estimator`` builds the task object that
+    ``fit`` asks what is particular to the task.
     """
 
     _shared_model_params = ("teacher",)
-    #: "classifier" or "regressor".
-    _task = "classifier"
-    #: The name a custom student's output size is passed under.
-    _output_argument = "n_classes"
-    #: Whether the selection's hold-out keeps each class's share.
-    _stratify = True
 
     # -- parameters ------------------------------------------------------------
 
     def _extra_params(self):
-        """Parameters given as ``**kwargs``: neither declared nor fitted state."""
-        declared = self._get_param_names()
+        """The nested parameters (``student__*``, ``optimizer__*``,
+        ``callbacks__*``): any other attribute set on the estimator stays an
+        attribute, never a parameter."""
         return {
             key: value
             for key, value in vars(self).items()
-            if key not in declared and not key.startswith("_") and not key.endswith("_")
+            if key.startswith(NESTED_PREFIXES)
         }
 
     def _nested_params(self, prefix):
@@ -287,12 +332,35 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
 
     # -- fit -------------------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight):
-        """The whole fit; ``fit`` wraps it in scikit-learn's fit context."""
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the teacher if needed, read its outputs and train the student.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows, passed to the teacher exactly as given. NaN reaches
+            the teacher, which decides whether it accepts it (a teacher that
+            refuses it raises an error saying so); the student imputes it.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels, ``-1`` marking an unlabelled row (see
+            :class:`~sklearn_kd.DistilledClassifier`); or regression targets, one column
+            per output, NaN marking an entry without a label (infinity is an
+            error).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights, in the loss and in an unfitted teacher's
+            ``fit``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
         with fitted_state_kept_on_error(self):
             self._check_settings()
+            task = self._task_class.from_estimator(self)
             progress = Progress(self.verbose, type(self).__name__)
-            data = self._validate_fit_data(X, y, sample_weight)
+            data = self._validate_fit_data(task, X, y, sample_weight)
             rng = check_random_state(self.random_state)
             seed = draw_seed(rng)
             accelerator = None
@@ -301,24 +369,38 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
 
                 accelerator = make_accelerator(self.accelerate, self.device)
                 stage = broadcast_from_main(
-                    accelerator, lambda: self._teacher_stage(data, rng, progress)
+                    accelerator, lambda: self._teacher_stage(task, data, rng, progress)
                 )
             else:
-                stage = self._teacher_stage(data, rng, progress)
-            transfer = self._transfer_set(data, stage)
-            has_teacher = stage.logits is not None
+                stage = self._teacher_stage(task, data, rng, progress)
+            transfer = self._transfer_set(task, data, stage)
+            has_teacher = stage.outputs is not None
             n_labelled, n_rows = data.n_weighted_labels, len(data.X)
             choice, scores = fixed_choice(self, has_teacher), None
             reason = no_search_reason(self, n_labelled, n_rows, has_teacher)
             if can_select(self, n_labelled, n_rows, has_teacher):
+
+                def train_candidate(rows, choice, max_epochs):
+                    return self._train_student(
+                        task, rows, data, stage, choice, seed, max_epochs=max_epochs
+                    )
+
                 choice, scores, reason = select(
-                    self, transfer, data, stage, seed, progress
+                    self,
+                    transfer,
+                    stage,
+                    seed,
+                    progress,
+                    train=train_candidate,
+                    score=task.validation_losses,
+                    stratify=task.stratify,
+                    input_offset=data.input_offset,
                 )
             if not choice.augment:
                 transfer = transfer.take(np.arange(transfer.n_real))
             with progress.stage(f"student ({choice.label()})") as said:
                 student = self._train_student(
-                    transfer, data, stage, choice, seed, accelerator=accelerator
+                    task, transfer, data, stage, choice, seed, accelerator=accelerator
                 )
                 said.append(
                     f"{len(student.history)} epochs on {len(transfer)} rows in "
@@ -339,7 +421,9 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             self.category_codes_ = data.category_codes
             self.input_offset_ = data.input_offset
             self.allow_nan_ = data.has_nan or self._teacher_allows_nan()
-            self._set_task_attributes(data, stage)
+            self.teacher_ = stage.teacher
+            self.soft_targets_ = stage.source
+            vars(self).update(task.fitted_attributes(stage.targets))
         return self
 
     # -- settings checked before any work ---------------------------------------
@@ -348,16 +432,6 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         """Check what would otherwise fail late: nested parameters, the student's
         arguments, the optimizer's, named callbacks, the device. A typo must not
         cost a teacher fit first."""
-        name = type(self).__name__
-        unknown = [
-            key for key in self._extra_params() if not key.startswith(NESTED_PREFIXES)
-        ]
-        if unknown:
-            raise TypeError(
-                f"{name} got unexpected parameters {unknown}; nested parameters start "
-                "with 'student__' (the student module's arguments), 'optimizer__' (the "
-                "optimizer's) or 'callbacks__' (a named callback's)."
-            )
         resolve_device(self.device)
         student_params = self._nested_params("student__")
         if self.student is None:
@@ -443,7 +517,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
 
     # -- data ------------------------------------------------------------------
 
-    def _validate_fit_data(self, X, y, sample_weight):
+    def _validate_fit_data(self, task, X, y, sample_weight):
         self._refuse_unreadable_rows(X)
         # A DataFrame (pandas, polars, ...) reaches the teacher as it is.
         keep = isinstance(X, np.ndarray) or hasattr(X, "iloc")
@@ -452,7 +526,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         if category_codes is not None:
             X = category_codes.encode(X)
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
-        y, labelled = self._validate_targets(y, len(X))
+        y, labelled = task.validate_targets(y, len(X))
         X_teacher = X if X_teacher is None else X_teacher
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -539,27 +613,95 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             n_jobs=self.n_jobs,
         )
 
-    def _checked_teacher(self, data):
+    def _teacher_stage(self, task, data, rng, progress):
+        """Fit the teacher if it is unfitted, and query it once on every row
+        (real and MUNGE), through ``memory``; skipped when training on labels
+        alone."""
+        teacher = self.teacher
+        if self.soft_target_weight == 0 or (
+            teacher is None and self.soft_target_weight == "auto"
+        ):
+            fitted = teacher if teacher is not None and is_fitted(teacher) else None
+            targets = task.targets_from_labels(data, fitted)
+            return TeacherStage(None, None, None, fitted, targets)
+        teacher = self._checked_teacher(task, data)
+        fitted = is_fitted(teacher)
+        task.check_teacher(teacher, data, fitted)
+        if not fitted:
+            warn_if_weights_not_passed(teacher, data.sample_weight)
+        reading = task.reading(teacher, data)
+        y_teacher, fit_rows = task.teacher_labels(data)
+        classifier = task.name == "classifier"
+        source = resolve_source(
+            teacher,
+            self.soft_targets,
+            y_teacher[fit_rows],
+            self.cv,
+            classifier=classifier,
+            X_labelled=_safe_indexing(data.X_teacher, np.flatnonzero(fit_rows))
+            if fitted and self.soft_targets in ("auto", "oob")
+            else None,
+        )
+        synthetic = self._synthetic_rows(data, rng, progress)
+        folds = None
+        if source == "cross_fit":
+            folds = cross_fit_folds(
+                self.cv,
+                data.X[fit_rows],
+                y_teacher[fit_rows],
+                draw_seed(rng),
+                classifier=classifier,
+            )
+        with teacher_refusals(teacher, data.has_nan), progress.stage("teacher") as said:
+            result = self._cached(
+                teacher_outputs,
+                teacher,
+                X=data.X_teacher,
+                y=y_teacher,
+                labelled=fit_rows,
+                X_synthetic=None if synthetic is None else synthetic[0],
+                source=source,
+                reading=reading,
+                folds=folds,
+                sample_weight=data.sample_weight,
+            )
+            action = f"fitted ({result.source}) and queried"
+            if fitted:
+                action = FITTED_TEACHER_READINGS[result.source]
+            n_rows = len(data.y) + (0 if synthetic is None else len(synthetic[2]))
+            said.append(f"{teacher_name(teacher)} {action} on {n_rows} rows")
+        targets = task.targets_from_teacher(teacher, result, data, fitted)
+        if synthetic is not None:
+            synthetic = (synthetic[1], result.synthetic, synthetic[2])
+        return TeacherStage(
+            result.outputs,
+            synthetic,
+            result.source,
+            result.fitted_teacher or teacher,
+            targets,
+        )
+
+    def _checked_teacher(self, task, data):
         teacher = self.teacher
         name = type(self).__name__
         if teacher is None:
             raise ValueError(
-                f"{name} needs a teacher: pass a fitted or unfitted {self._task}, or "
+                f"{name} needs a teacher: pass a fitted or unfitted {task.name}, or "
                 "set soft_target_weight=0 to train on labels alone."
             )
         mixed_up = (
             is_classifier(teacher)
-            if self._task == "regressor"
+            if task.name == "regressor"
             else is_regressor(teacher)
         )
         if mixed_up:
-            other = "classifier" if self._task == "regressor" else "regressor"
+            other = "classifier" if task.name == "regressor" else "regressor"
             sibling = (
                 "DistilledClassifier" if other == "classifier" else "DistilledRegressor"
             )
             raise ValueError(
                 f"The teacher {teacher_name(teacher)} is a {other}: {name} distils "
-                f"{self._task}s; use {sibling}."
+                f"{task.name}s; use {sibling}."
             )
         expected = (
             getattr(teacher, "n_features_in_", None) if is_fitted(teacher) else None
@@ -602,17 +744,29 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             random_state=rng,
         )
 
+    def _transfer_set(self, task, data, stage):
+        labels = task.transfer_labels(data, stage.targets)
+        if stage.outputs is None:
+            return TransferSet.from_labels(data.X, labels, data.weights)
+        return TransferSet.for_distillation(
+            data.X, stage.outputs, labels, data.weights, stage.synthetic
+        )
+
     # -- student -----------------------------------------------------------------
 
-    def _check_trainable(self, transfer, train_rows, soft_target_weight):
-        """Raise a clear error when the rows to train on carry no loss."""
-        c_soft, c_hard = self._coefficients(transfer, train_rows, soft_target_weight)
+    def _checked_coefficients(self, transfer, train_rows, soft_target_weight):
+        """Each row's soft and label coefficients in the loss, or a clear error
+        when the rows to train on carry no loss."""
+        c_soft, c_hard = loss_coefficients(
+            transfer.sample_weight, transfer.labelled, soft_target_weight, train_rows
+        )
         if len(train_rows) == 0 or not (
             c_soft[train_rows].any() or c_hard[train_rows].any()
         ):
             raise ValueError(
                 self._nothing_to_train_message(transfer, train_rows, soft_target_weight)
             )
+        return c_soft, c_hard
 
     def _nothing_to_train_message(self, transfer, train_rows, soft_target_weight):
         if soft_target_weight == 0 and not transfer.labelled.any():
@@ -633,7 +787,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             "0 (for the labels or for the teacher's targets)."
         )
 
-    def _network(self, n_inputs, n_outputs, encoding):
+    def _network(self, n_inputs, n_outputs, encoding, output_argument):
         params = self._nested_params("student__")
         if self.student is None:
             hidden = self.hidden_layer_sizes
@@ -643,11 +797,10 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                 params.setdefault("dropout", PIECEWISE_LINEAR_DROPOUT)
             return MLP(n_inputs, n_outputs, hidden_layer_sizes=tuple(hidden), **params)
         return self.student(
-            n_features_in=n_inputs, **{self._output_argument: n_outputs}, **params
+            n_features_in=n_inputs, **{output_argument: n_outputs}, **params
         )
 
-    def _callbacks(self, stage, fidelity=None):
-        extractor = self._scoring_targets(stage)
+    def _callbacks(self, extractor, fidelity=None):
         callbacks = []
         for item in copy.deepcopy(self.callbacks or []):
             if isinstance(item, tuple):
@@ -674,7 +827,16 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         return callbacks
 
     def _train_student(
-        self, transfer, data, stage, choice, seed, *, max_epochs=None, accelerator=None
+        self,
+        task,
+        transfer,
+        data,
+        stage,
+        choice,
+        seed,
+        *,
+        max_epochs=None,
+        accelerator=None,
     ):
         """Train a student with the settings ``choice`` on ``transfer``.
 
@@ -688,12 +850,12 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         net : skorch net
         """
         device = resolve_device(self.device)
-        net_class = self._net_class
+        net_class = task.net_class
         net_device = device
         if accelerator is not None:
             from ._accelerate import accelerated
 
-            net_class, net_device = accelerated(self._net_class), None
+            net_class, net_device = accelerated(task.net_class), None
             device = accelerator.device
         candidate = max_epochs is not None
         w = choice.soft_target_weight
@@ -704,15 +866,15 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                 self.validation_fraction, np.random.RandomState(seed)
             )
             split = FixedSplit(train_rows, valid_rows)
-        self._check_trainable(transfer, train_rows, w)
-        packed = self._packed_targets(transfer, train_rows, w)
+        c_soft, c_hard = self._checked_coefficients(transfer, train_rows, w)
+        packed = task.packed_targets(transfer, c_soft, c_hard, w)
         fidelity = None
         if not candidate and w > 0 and transfer.teacher is not None:
             sample = np.random.RandomState(seed).permutation(
                 train_rows[train_rows < transfer.n_real]
             )[:FIDELITY_SAMPLE_ROWS]
             fidelity = TeacherFidelity(
-                sample, self._fidelity_targets(transfer.teacher[sample])
+                sample, task.fidelity_targets(transfer.teacher[sample])
             )
         thresholds = None
         if choice.encoding == "piecewise_linear" and stage.teacher is not None:
@@ -732,14 +894,16 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             n_bins=self.n_bins,
             thresholds=thresholds,
         )
-        n_outputs = self._n_outputs(stage)
+        n_outputs = task.n_outputs(stage.targets)
         epochs, batch_size = resolved_budget(self, transfer.n_real, len(train_rows))
         with seeded(seed):
             module = StudentModule(
                 encoder,
-                self._network(encoder.n_outputs, n_outputs, choice.encoding),
+                self._network(
+                    encoder.n_outputs, n_outputs, choice.encoding, task.output_argument
+                ),
                 n_outputs,
-                *self._output_affine(stage),
+                *task.output_affine(stage.targets),
             )
             n_weights = sum(parameter.numel() for parameter in module.parameters())
             n_threads = self.n_threads or auto_threads(
@@ -749,17 +913,19 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                 generator = torch.Generator().manual_seed(seed)
                 net = net_class(
                     module=module,
-                    criterion=self._criterion,
+                    criterion=task.criterion,
                     optimizer=self.optimizer,
                     lr=self.lr,
                     max_epochs=max_epochs or epochs,
                     batch_size=batch_size,
                     train_split=split,
-                    callbacks=[] if candidate else self._callbacks(stage, fidelity),
+                    callbacks=[]
+                    if candidate
+                    else self._callbacks(task.scoring_targets(stage.targets), fidelity),
                     device=net_device,
                     verbose=0 if candidate else int(self.verbose >= 2),
                     generator=generator,
-                    **self._net_params(stage, w),
+                    **task.net_params(stage.targets, w),
                     **self._accelerate_params(accelerator),
                     **{
                         f"optimizer__{key}": value
@@ -787,7 +953,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         if accelerator is not None:
             from ._accelerate import unwrapped
 
-            net = unwrapped(net, self._net_class)
+            net = unwrapped(net, task.net_class)
         net.module_.eval()
         return net
 
@@ -802,6 +968,31 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         }
 
     # -- predict -----------------------------------------------------------------
+
+    def _fitted_teacher(self):
+        """``teacher_``, or a clear error when there is none to query."""
+        check_is_fitted(self)
+        if self.teacher_ is None:
+            raise ValueError(
+                f"This {type(self).__name__} was trained on labels alone "
+                "(soft_target_weight=0) without a fitted teacher."
+            )
+        return self.teacher_
+
+    def _exported(self, student_class, **task_arguments):
+        """A copy of the student as ``student_class``, on the CPU, with what it
+        needs to read rows as this estimator does and no reference to the
+        teacher."""
+        check_is_fitted(self)
+        module = copy.deepcopy(self.student_.module_).cpu().eval()
+        return student_class(
+            module,
+            **task_arguments,
+            feature_names=getattr(self, "feature_names_in_", None),
+            category_codes=self.category_codes_,
+            allow_nan=self.allow_nan_,
+            input_offset=self.input_offset_,
+        )
 
     def _student_output(self, X):
         """The student's raw outputs (logits) for ``X``, validated as in fit."""
@@ -843,10 +1034,11 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         from ._skops import StudentState
 
         student = state.get("student_")
+        task = type(self)._task_class
         if isinstance(student, StudentState):
             state = {
                 **state,
-                "student_": student.net(type(self)._net_class, type(self)._criterion),
+                "student_": student.net(task.net_class, task.criterion),
             }
         super().__setstate__(state)
 

@@ -2,7 +2,8 @@
 
 A tree ensemble has already found where each feature matters: its split
 thresholds. When the teacher is one (a forest, extra trees, gradient boosting,
-histogram gradient boosting, bagged trees, a single tree, an ensemble of them)
+histogram gradient boosting, bagged trees, a single tree, a LightGBM, XGBoost
+or CatBoost model, an ensemble of them)
 whose features are the raw columns, each numeric column's bin edges are
 quantiles of the teacher's thresholds on it, so bins are finest where the trees
 split most. Otherwise (another teacher, a pipeline that transforms the columns
@@ -13,7 +14,9 @@ import numpy as np
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
+from ._gbdt import gbdt_library, gbdt_thresholds
 from ._sklearn_compat import hist_gradient_boosting_thresholds
+from ._teacher_ensemble import TeacherEnsemble
 
 
 def _raw_column_model(teacher):
@@ -51,15 +54,16 @@ def split_thresholds(teacher, n_features):
     model = _raw_column_model(teacher)
     if model is None or getattr(model, "n_features_in_", n_features) != n_features:
         return None
-    members = getattr(model, "estimators", None)
-    if type(model).__name__ == "TeacherEnsemble" and isinstance(members, list):
-        pooled = [split_thresholds(member, n_features) for member in members]
+    if isinstance(model, TeacherEnsemble) and isinstance(model.estimators, list):
+        pooled = [split_thresholds(member, n_features) for member in model.estimators]
         pooled = [thresholds for thresholds in pooled if thresholds is not None]
         if not pooled:
             return None
         return [np.concatenate(columns) for columns in zip(*pooled, strict=True)]
     if hasattr(model, "_predictors"):
         return hist_gradient_boosting_thresholds(model)
+    if gbdt_library(model) is not None:
+        return gbdt_thresholds(model, n_features)
     per_feature = [[] for _ in range(n_features)]
     all_features = np.arange(n_features)
     if hasattr(model, "tree_"):

@@ -16,6 +16,9 @@ import narwhals.stable.v1 as nw
 import numpy as np
 from narwhals.stable.v1.dependencies import is_pandas_dataframe
 
+from ._gbdt import gbdt_categorical, gbdt_library
+from ._teacher import is_fitted
+
 
 def as_frame(X):
     """``X`` as a narwhals eager DataFrame when it is a DataFrame narwhals reads
@@ -287,7 +290,8 @@ def teacher_categorical_mask(teacher, n_features, feature_names=None):
     """Integer-coded categorical columns that the teacher itself declares.
 
     A histogram gradient boosting model's categorical features (its fitted
-    ``is_categorical_``, or the ``categorical_features`` it was given), and the
+    ``is_categorical_``, or the ``categorical_features`` it was given), those a
+    fitted LightGBM, XGBoost or CatBoost model declares, and the
     columns a teacher pipeline sends to a ``OneHotEncoder``, ``OrdinalEncoder``
     or ``TargetEncoder`` (directly, or through a ``ColumnTransformer``). Where
     nothing tells, columns are numeric.
@@ -310,6 +314,11 @@ def teacher_categorical_mask(teacher, n_features, feature_names=None):
             positions = _column_positions(declared, n_features, feature_names)
             if positions is not None:
                 mask[positions] = True
+        return mask
+    if first is final and gbdt_library(final) is not None:
+        positions = gbdt_categorical(final, n_features) if is_fitted(final) else None
+        if positions:
+            mask[positions] = True
         return mask
     if first is not final and _encodes_categories(first):
         mask[:] = True

@@ -1,9 +1,13 @@
-"""DistilledClassifier: distil any classifier into a small PyTorch student."""
+"""DistilledClassifier, and what is particular to classification in its fit.
+
+:class:`ClassificationTask` answers the shared fit body's questions (labels,
+classes, the teacher's logits, the loss's targets, the candidates' score);
+the estimator adds its parameters and the predict methods.
+"""
 
 import warnings
-from dataclasses import dataclass
 from functools import partial
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -13,32 +17,27 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import BaseDistiller
 from ._docstrings import fill_docstring
-from ._encoding import ENCODINGS
 from ._export import StudentClassifier
-from ._loss import DistillationLoss, loss_coefficients, pack_targets
+from ._loss import DistillationLoss, pack_targets
+from ._parameters import (
+    SHARED_PARAMETERS,
+    Parameter,
+    distiller_init,
+    parameter_constraints,
+)
 from ._probability import (
     calibrated_log_loss,
     centred_logits,
     log_softmax,
     softmax,
 )
-from ._seeds import draw_seed
-from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+from ._sklearn_compat import HasMethods, Interval, StrOptions
 from ._skorch_net import StudentNet, scored_labels
-from ._soft_targets import (
-    SOFT_TARGET_SOURCES,
-    cross_fit_folds,
-    resolve_source,
-    teacher_outputs,
-    teacher_refusals,
-    warn_if_weights_not_passed,
-)
 from ._student import shift_logit_bias
 from ._teacher import (
     ClassifierReading,
     aligned_logits,
     check_teacher_output,
-    is_fitted,
     output_is_probability,
     plain,
     query_teacher,
@@ -46,7 +45,7 @@ from ._teacher import (
     teacher_classes,
     teacher_name,
 )
-from ._transfer_set import UNLABELLED, TransferSet
+from ._transfer_set import UNLABELLED
 
 # Floors for probabilities turned into logits with proba_eps="auto": under the KL
 # loss, classes a probability-only teacher gives exactly zero stay (numerically)
@@ -102,33 +101,218 @@ def warn_if_classes_differ(teacher, classes, y_labelled):
             "example by a OneVsRestClassifier), pass the teacher unfitted so that "
             "it learns the same labels.",
             UserWarning,
-            stacklevel=6,
+            stacklevel=7,
         )
 
 
-@dataclass
-class ClassifierStage:
-    """What the teacher stage gives the rest of a classifier's fit.
+class ClassificationTask:
+    """What is particular to classification in a distiller's fit.
 
-    Attributes
-    ----------
-    classes : ndarray
-        The classes, sorted: the teacher's, or the labels' without one.
-    logits : ndarray of shape (n_rows, n_classes) or None
-        The teacher's logits on the real rows; None when training on labels.
-    synthetic : tuple (X, logits, source_row) or None
-        MUNGE rows, their logits and the real row each came from.
-    source : str or None
-        The soft-target source used.
-    teacher : estimator or None
-        The fitted teacher (the given one when it came fitted).
+    The shared body (``BaseDistiller._fit``) asks it how labels are read, which
+    classes there are, how the teacher is read, what the loss compares and how
+    a candidate is scored. Built from the estimator's classification
+    parameters; ``targets`` below are the sorted classes.
     """
 
-    classes: np.ndarray
-    logits: np.ndarray | None
-    synthetic: tuple | None
-    source: str | None
-    teacher: object
+    name = "classifier"
+    #: The argument a custom student's output size is passed under.
+    output_argument = "n_classes"
+    #: The selection's hold-out keeps each class's share.
+    stratify = True
+    criterion = DistillationLoss
+    net_class = StudentNet
+
+    def __init__(self, temperature, loss, proba_eps, response_method):
+        self.temperature = temperature
+        self.loss = loss
+        self.proba_eps = _AUTO_EPS[loss] if proba_eps == "auto" else proba_eps
+        self.response_method = response_method
+
+    @classmethod
+    def from_estimator(cls, estimator):
+        return cls(
+            estimator.temperature,
+            estimator.loss,
+            estimator.proba_eps,
+            estimator.response_method,
+        )
+
+    # -- labels and the teacher --------------------------------------------------
+
+    def validate_targets(self, y, n_rows):
+        y = column_or_1d(y, warn=True)
+        y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+        if len(y) != n_rows:
+            raise ValueError(
+                f"X has {n_rows} rows but y has {len(y)}: give one label per row."
+            )
+        labelled = ~unlabelled_rows(y)
+        if labelled.any():
+            check_classification_targets(y[labelled])
+        n_unlabelled = int((~labelled).sum())
+        if n_unlabelled:
+            warnings.warn(
+                f"{n_unlabelled} of {len(y)} rows have the label -1 and are taken as "
+                "unlabelled (scikit-learn's marker for semi-supervised data): they "
+                "train on the teacher's targets alone. If -1 is a class, relabel y "
+                "first (for example with a LabelEncoder).",
+                UnlabelledRowsWarning,
+                stacklevel=6,
+            )
+        return y, labelled
+
+    def teacher_labels(self, data):
+        """The labels a teacher is fitted on, and the rows that carry one."""
+        return data.y, data.labelled
+
+    def targets_from_labels(self, data, fitted_teacher):
+        """The classes when the teacher is not queried: a fitted teacher's, else
+        the labels'."""
+        y_labelled = data.y[data.labelled]
+        known = None if fitted_teacher is None else teacher_classes(fitted_teacher)
+        return check_classes(
+            y_labelled if known is None else known,
+            y_labelled,
+            from_teacher=known is not None,
+        )
+
+    def check_teacher(self, teacher, data, fitted):
+        """Errors and warnings due before the teacher is queried."""
+        y_labelled = data.y[data.labelled]
+        known = teacher_classes(teacher) if fitted else None
+        if known is not None:
+            known = check_classes(known, y_labelled, from_teacher=True)
+            warn_if_classes_differ(teacher, known, y_labelled)
+        elif not fitted:
+            check_classes(y_labelled, y_labelled, from_teacher=False)
+
+    def reading(self, teacher, data):
+        """How the teacher's outputs become logits."""
+        method = resolve_response_method(teacher, self.response_method)
+        return ClassifierReading(method, self.proba_eps)
+
+    def targets_from_teacher(self, teacher, result, data, fitted):
+        return check_classes(result.classes, data.y[data.labelled], from_teacher=True)
+
+    # -- the loss ----------------------------------------------------------------
+
+    def transfer_labels(self, data, classes):
+        """Each row's class index, ``UNLABELLED`` for an unlabelled row."""
+        label_index = np.full(len(data.y), UNLABELLED)
+        label_index[data.labelled] = np.searchsorted(classes, data.y[data.labelled])
+        return label_index
+
+    def packed_targets(self, transfer, c_soft, c_hard, soft_target_weight):
+        soft = None
+        if transfer.teacher is not None and soft_target_weight > 0:
+            if self.loss == "kl":
+                soft = softmax(transfer.teacher, self.temperature)
+            else:
+                soft = centred_logits(transfer.teacher)
+        return pack_targets(soft, transfer.labels, c_soft, c_hard)
+
+    def n_outputs(self, classes):
+        return len(classes)
+
+    def output_affine(self, classes):
+        return None, None  # unit scale, zero logit bias
+
+    def scoring_targets(self, classes):
+        return scored_labels
+
+    def fidelity_targets(self, teacher_outputs):
+        return teacher_outputs.argmax(axis=1)
+
+    def validation_losses(self, output, labels, sample_weight, classes):
+        """Per held-out row score of a candidate (lower is better).
+
+        The log loss of the student's logits ``z`` at the temperature that
+        suits them best, ``min_T logloss(softmax(z / T))``: a student that
+        mimics a forest's soft votes is less confident than one trained on
+        labels, and a plain log loss would favour the latter for that alone.
+        """
+        return calibrated_log_loss(output, labels, sample_weight, per_row=True)
+
+    def net_params(self, classes, soft_target_weight):
+        return {
+            "criterion__temperature": self.temperature,
+            "criterion__loss": self.loss,
+            "criterion__soft_target_weight": soft_target_weight,
+            "classes": list(range(len(classes))),
+            "predict_nonlinearity": partial(torch.softmax, dim=-1),
+        }
+
+    def fitted_attributes(self, classes):
+        return {"classes_": classes}
+
+
+def check_classes(classes, y_labelled, *, from_teacher):
+    """The sorted classes, or a clear error about them and the labels."""
+    classes = np.unique(classes)
+    if classes.dtype.kind in "iuf" and UNLABELLED in classes:
+        raise ValueError(
+            "The teacher has a class -1, which scikit-learn reserves for "
+            "unlabelled rows: relabel its classes (e.g. with a LabelEncoder) "
+            "before distilling."
+        )
+    if len(classes) < 2:
+        if from_teacher:
+            raise ValueError(
+                f"The teacher knows {len(classes)} class ({plain(classes)}); "
+                "distillation needs a teacher of at least two classes."
+            )
+        raise ValueError(
+            f"y has {len(classes)} class ({plain(classes)}) among its labelled "
+            "rows; a classifier needs at least two classes (-1 marks "
+            "unlabelled rows)."
+        )
+    known = set(plain(classes))
+    unknown = sorted(
+        {label for label in plain(y_labelled) if label not in known}, key=str
+    )
+    if unknown:
+        message = (
+            f"y has labels {unknown} that the teacher does not know; its classes "
+            f"are {plain(classes)}."
+        )
+        if "-1" in unknown:
+            message += (
+                " The string '-1' is a label like any other: the integer -1 "
+                "marks an unlabelled row, among numeric labels or in an object "
+                "array of string labels."
+            )
+        else:
+            message += " Use -1 for unlabelled rows."
+        raise ValueError(message)
+    return classes
+
+
+#: The classifier's own parameters, before the shared ones.
+CLASSIFIER_PARAMETERS = (
+    Parameter(
+        "teacher",
+        None,
+        [
+            HasMethods(["predict_proba"]),
+            HasMethods(["decision_function"]),
+            HasMethods(["predict"]),  # a regressor, to name the mix-up in fit
+            None,
+        ],
+    ),
+    Parameter("temperature", 1.0, [Interval(Real, 0, None, closed="neither")]),
+    Parameter("loss", "kl", [StrOptions({"kl", "mse"})]),
+    Parameter(
+        "proba_eps",
+        "auto",
+        [StrOptions({"auto"}), Interval(Real, 0, 1, closed="neither")],
+    ),
+    Parameter(
+        "response_method",
+        "auto",
+        [StrOptions({"auto", "predict_proba", "decision_function"})],
+    ),
+    *SHARED_PARAMETERS,
+)
 
 
 @fill_docstring("classifier")
@@ -173,39 +357,16 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         ``T`` of 2 to 20 (the paper's MNIST nets); forests, whose averaged votes
         are already soft, did best at ``T = 1`` in our benchmarks, and higher
         temperatures cost accuracy there.
-    soft_target_weight : float or "auto", default="auto"
-        Weight ``w`` in ``[0, 1]`` of the soft term. ``0`` trains on labels alone
-        (the teacher is then neither fitted nor queried); ``1`` on soft targets
-        alone. ``"auto"``: chosen by ``fit`` between ``0`` and ``0.5`` (see
-        Notes); ``0`` without a teacher.
     loss : {"kl", "mse"}, default="kl"
         The soft term: ``"kl"`` as above, or ``"mse"``, the paper's
         high-temperature limit matching row-centred logits by mean squared error
         (Ba & Caruana, 2014); ``temperature`` is then unused.
-    soft_targets : {"auto", "predict", "oob", "cross_fit"}, default="auto"
-        Where the labelled rows' soft targets come from. ``"predict"``: the
-        teacher's plain output. ``"oob"``: out-of-bag estimates of a bagged
-        ensemble (random forest, extra trees, bagging); for an unfitted teacher the
-        library turns ``oob_score`` on; a fitted teacher must have been fitted with
-        ``oob_score=True`` on exactly the labelled rows, in the same order (only
-        their number can be checked). ``"cross_fit"``: each row's output from a
-        clone fitted on the other ``cv`` folds (unfitted teachers only); the
-        teacher fitted on all labelled rows serves everything else. ``"auto"``:
-        ``"predict"`` for a fitted teacher, ``"oob"`` for an unfitted bagged one,
-        else ``"cross_fit"`` when each class has ``cv`` labelled rows, else
-        ``"predict"``. Rows without an OOB estimate, unlabelled rows and
-        synthetic rows always use the teacher's plain output.
-    cv : int, cross-validation generator or iterable, default=5
-        Folds for ``soft_targets="cross_fit"``, over the labelled rows: a number of
-        stratified folds, or any scikit-learn splitter.
     proba_eps : "auto" or float, default="auto"
         Floor of a probability-only teacher's probabilities when they become
         logits, ``log(clip(p, proba_eps))``. ``"auto"``: ``1e-300`` for
         ``loss="kl"``, so classes the teacher rules out stay ruled out at any
         temperature and temperature softens only the ranking of the classes it
         gives mass to; ``1e-6`` for ``loss="mse"``, which needs finite logits.
-    [[augmentation]]
-    [[student]]
     response_method : {"auto", "predict_proba", "decision_function"}, default="auto"
         The teacher output read as logits. ``"auto"`` uses ``decision_function``
         for models whose decision function is a true per-class logit (logistic
@@ -214,10 +375,38 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         ``CrossEntropyLoss``/``BCEWithLogitsLoss`` criterion, the log of it for
         the default ``NLLLoss``, which outputs probabilities), else
         ``predict_proba``, else ``decision_function``.
+    soft_target_weight : float or "auto", default="auto"
+        Weight ``w`` in ``[0, 1]`` of the soft term. ``0`` trains on labels alone
+        (the teacher is then neither fitted nor queried); ``1`` on soft targets
+        alone. ``"auto"``: chosen by ``fit`` between ``0`` and ``0.5`` (see
+        Notes); ``0`` without a teacher.
+    soft_targets : {"auto", "predict", "oob", "cross_fit"}, default="auto"
+        Where the labelled rows' soft targets come from. ``"predict"``: the
+        teacher's plain output. ``"oob"``: out-of-bag estimates of a bagged
+        ensemble (random forest, extra trees, bagging); for an unfitted teacher the
+        library turns ``oob_score`` on; a fitted teacher must have been fitted with
+        ``oob_score=True`` on exactly the labelled rows, in the same order
+        (checked by recomputing the estimates of a sample of rows from its
+        trees; see the user guide on soft targets). ``"cross_fit"``: each row's
+        output from a clone fitted on the other ``cv`` folds (unfitted teachers
+        only); the teacher fitted on all labelled rows serves everything else.
+        ``"auto"``: ``"oob"`` for a fitted bagged teacher that passes that
+        check, ``"predict"`` for any other fitted teacher, ``"oob"`` for an
+        unfitted bagged one, else ``"cross_fit"`` when each class has ``cv``
+        labelled rows, else ``"predict"``. Rows without an OOB estimate, unlabelled rows and
+        synthetic rows always use the teacher's plain output.
+    cv : int, cross-validation generator or iterable, default=5
+        Folds for ``soft_targets="cross_fit"``, over the labelled rows: a number of
+        stratified folds, or any scikit-learn splitter.
+    [[augmentation]]
+    [[student]]
     [[running]]
     **kwargs
         Nested parameters ``student__name``, ``optimizer__name`` and
-        ``callbacks__name__param``.
+        ``callbacks__name__param``. Any other keyword raises a ``TypeError``
+        that names the parameter most likely meant (``max_iter`` ->
+        ``max_epochs``, ``learning_rate_init`` -> ``lr``, ``alpha`` ->
+        ``optimizer__weight_decay``).
 
     Attributes
     ----------
@@ -234,11 +423,11 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` has string column names.
 
-    [[selection_notes]]
-
     See Also
     --------
-    StudentClassifier : the trained student alone, without its teacher.
+    StudentClassifier : The trained student alone, without its teacher.
+
+    [[selection_notes]]
 
     References
     ----------
@@ -263,346 +452,9 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
     True
     """
 
-    _parameter_constraints = {
-        "teacher": [
-            HasMethods(["predict_proba"]),
-            HasMethods(["decision_function"]),
-            HasMethods(["predict"]),  # a regressor, to name the mix-up in fit
-            None,
-        ],
-        "temperature": [Interval(Real, 0, None, closed="neither")],
-        "soft_target_weight": [
-            Interval(Real, 0, 1, closed="both"),
-            StrOptions({"auto"}),
-        ],
-        "loss": [StrOptions({"kl", "mse"})],
-        "soft_targets": [StrOptions(set(SOFT_TARGET_SOURCES))],
-        "cv": ["cv_object"],
-        "proba_eps": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="neither")],
-        "augment": [StrOptions({"munge", "auto"}), None],
-        "augment_factor": [Interval(Integral, 1, None, closed="left")],
-        "munge_swap_probability": [Interval(Real, 0, 1, closed="both")],
-        "munge_spread": [Interval(Real, 0, None, closed="neither")],
-        "categorical_features": ["array-like", None],
-        "student": [type, None],
-        "hidden_layer_sizes": [StrOptions({"auto"}), tuple, list],
-        "max_epochs": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-        ],
-        "batch_size": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-        ],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "optimizer": [type],
-        "callbacks": [list, None],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "device": [str],
-        "accelerate": [None, "boolean", dict],
-        "encoding": [StrOptions({"auto", *ENCODINGS})],
-        "n_bins": [Interval(Integral, 2, None, closed="left")],
-        "scaling": [StrOptions({"standard"}), None],
-        "response_method": [StrOptions({"auto", "predict_proba", "decision_function"})],
-        "teacher_batch_size": [Interval(Integral, 1, None, closed="left")],
-        "memory": [None, str, HasMethods(["cache"])],
-        "n_jobs": [Integral, None],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
-
-    _criterion = DistillationLoss
-    _net_class = StudentNet
-
-    def __init__(
-        self,
-        teacher=None,
-        *,
-        temperature=1.0,
-        soft_target_weight="auto",
-        loss="kl",
-        soft_targets="auto",
-        cv=5,
-        proba_eps="auto",
-        augment="auto",
-        augment_factor=5,
-        munge_swap_probability=0.5,
-        munge_spread=1.0,
-        categorical_features=None,
-        student=None,
-        hidden_layer_sizes="auto",
-        max_epochs="auto",
-        batch_size="auto",
-        lr=1e-3,
-        optimizer=torch.optim.Adam,
-        callbacks=None,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        device="cpu",
-        accelerate=None,
-        encoding="auto",
-        n_bins=32,
-        scaling="standard",
-        response_method="auto",
-        teacher_batch_size=10_000,
-        memory=None,
-        n_jobs=None,
-        n_threads=None,
-        random_state=None,
-        verbose=0,
-        **kwargs,
-    ):
-        self.teacher = teacher
-        self.temperature = temperature
-        self.soft_target_weight = soft_target_weight
-        self.loss = loss
-        self.soft_targets = soft_targets
-        self.cv = cv
-        self.proba_eps = proba_eps
-        self.augment = augment
-        self.augment_factor = augment_factor
-        self.munge_swap_probability = munge_swap_probability
-        self.munge_spread = munge_spread
-        self.categorical_features = categorical_features
-        self.student = student
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.callbacks = callbacks
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.accelerate = accelerate
-        self.encoding = encoding
-        self.n_bins = n_bins
-        self.scaling = scaling
-        self.response_method = response_method
-        self.teacher_batch_size = teacher_batch_size
-        self.memory = memory
-        self.n_jobs = n_jobs
-        self.n_threads = n_threads
-        self.random_state = random_state
-        self.verbose = verbose
-        for key, value in kwargs.items():
-            setattr(self, key, value)
-
-    # -- fit -------------------------------------------------------------------
-
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the teacher if needed, compute soft targets and train the student.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows, passed to the teacher exactly as given. NaN reaches
-            the teacher, which decides whether it accepts it (a teacher that
-            refuses it raises an error saying so); the student imputes it.
-        y : array-like of shape (n_samples,)
-            Labels; ``-1`` marks an unlabelled row (see the class docstring).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative row weights, in the loss and in an unfitted teacher's
-            ``fit``.
-
-        Returns
-        -------
-        self : DistilledClassifier
-            The fitted estimator.
-        """
-        return self._fit(X, y, sample_weight)
-
-    def _validate_targets(self, y, n_rows):
-        y = column_or_1d(y, warn=True)
-        y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
-        if len(y) != n_rows:
-            raise ValueError(
-                f"X has {n_rows} rows but y has {len(y)}: give one label per row."
-            )
-        labelled = ~unlabelled_rows(y)
-        if labelled.any():
-            check_classification_targets(y[labelled])
-        n_unlabelled = int((~labelled).sum())
-        if n_unlabelled:
-            warnings.warn(
-                f"{n_unlabelled} of {len(y)} rows have the label -1 and are taken as "
-                "unlabelled (scikit-learn's marker for semi-supervised data): they "
-                "train on the teacher's targets alone. If -1 is a class, relabel y "
-                "first (for example with a LabelEncoder).",
-                UnlabelledRowsWarning,
-                stacklevel=6,
-            )
-        return y, labelled
-
-    def _check_classes(self, classes, y_labelled, *, from_teacher):
-        """The sorted classes, or a clear error about them and the labels."""
-        classes = np.unique(classes)
-        if classes.dtype.kind in "iuf" and UNLABELLED in classes:
-            raise ValueError(
-                "The teacher has a class -1, which scikit-learn reserves for "
-                "unlabelled rows: relabel its classes (e.g. with a LabelEncoder) "
-                "before distilling."
-            )
-        if len(classes) < 2:
-            if from_teacher:
-                raise ValueError(
-                    f"The teacher knows {len(classes)} class ({plain(classes)}); "
-                    "distillation needs a teacher of at least two classes."
-                )
-            raise ValueError(
-                f"y has {len(classes)} class ({plain(classes)}) among its labelled "
-                "rows; a classifier needs at least two classes (-1 marks "
-                "unlabelled rows)."
-            )
-        known = set(plain(classes))
-        unknown = sorted(
-            {label for label in plain(y_labelled) if label not in known}, key=str
-        )
-        if unknown:
-            message = (
-                f"y has labels {unknown} that the teacher does not know; its classes "
-                f"are {plain(classes)}."
-            )
-            if "-1" in unknown:
-                message += (
-                    " The string '-1' is a label like any other: the integer -1 "
-                    "marks an unlabelled row, among numeric labels or in an object "
-                    "array of string labels."
-                )
-            else:
-                message += " Use -1 for unlabelled rows."
-            raise ValueError(message)
-        return classes
-
-    def _teacher_stage(self, data, rng, progress):
-        y_labelled = data.y[data.labelled]
-        teacher = self.teacher
-        if self.soft_target_weight == 0 or (
-            teacher is None and self.soft_target_weight == "auto"
-        ):
-            fitted = teacher is not None and is_fitted(teacher)
-            known = teacher_classes(teacher) if fitted else None
-            classes = self._check_classes(
-                y_labelled if known is None else known,
-                y_labelled,
-                from_teacher=known is not None,
-            )
-            return ClassifierStage(
-                classes, None, None, None, teacher if fitted else None
-            )
-        teacher = self._checked_teacher(data)
-        fitted = is_fitted(teacher)
-        if fitted:
-            known = teacher_classes(teacher)
-            if known is not None:
-                known = self._check_classes(known, y_labelled, from_teacher=True)
-                warn_if_classes_differ(teacher, known, y_labelled)
-        else:
-            self._check_classes(y_labelled, y_labelled, from_teacher=False)
-            warn_if_weights_not_passed(teacher, data.sample_weight)
-        method = resolve_response_method(teacher, self.response_method)
-        source = resolve_source(teacher, self.soft_targets, y_labelled, self.cv)
-        synthetic = self._synthetic_rows(data, rng, progress)
-        folds = None
-        if source == "cross_fit":
-            X_labelled = data.X[data.labelled]
-            folds = cross_fit_folds(self.cv, X_labelled, y_labelled, draw_seed(rng))
-        eps = _AUTO_EPS[self.loss] if self.proba_eps == "auto" else self.proba_eps
-        with teacher_refusals(teacher, data.has_nan), progress.stage("teacher") as said:
-            result = self._cached(
-                teacher_outputs,
-                teacher,
-                X=data.X_teacher,
-                y=data.y,
-                labelled=data.labelled,
-                X_synthetic=None if synthetic is None else synthetic[0],
-                source=source,
-                reading=ClassifierReading(method, eps),
-                folds=folds,
-                sample_weight=data.sample_weight,
-            )
-            action = "queried" if fitted else f"fitted ({result.source}) and queried"
-            n_rows = len(data.y) + (0 if synthetic is None else len(synthetic[2]))
-            said.append(f"{teacher_name(teacher)} {action} on {n_rows} rows")
-        classes = self._check_classes(result.classes, y_labelled, from_teacher=True)
-        if synthetic is not None:
-            synthetic = (synthetic[1], result.synthetic, synthetic[2])
-        return ClassifierStage(
-            classes,
-            result.outputs,
-            synthetic,
-            result.source,
-            result.fitted_teacher or teacher,
-        )
-
-    def _transfer_set(self, data, stage):
-        label_index = np.full(len(data.y), UNLABELLED)
-        label_index[data.labelled] = np.searchsorted(
-            stage.classes, data.y[data.labelled]
-        )
-        if stage.logits is None:
-            return TransferSet.from_labels(data.X, label_index, data.weights)
-        return TransferSet.for_distillation(
-            data.X, stage.logits, label_index, data.weights, stage.synthetic
-        )
-
-    def _coefficients(self, transfer, train_rows, soft_target_weight):
-        return loss_coefficients(
-            transfer.sample_weight, transfer.labelled, soft_target_weight, train_rows
-        )
-
-    def _packed_targets(self, transfer, train_rows, soft_target_weight):
-        soft = None
-        if transfer.teacher is not None and soft_target_weight > 0:
-            if self.loss == "kl":
-                soft = softmax(transfer.teacher, self.temperature)
-            else:
-                soft = centred_logits(transfer.teacher)
-        c_soft, c_hard = self._coefficients(transfer, train_rows, soft_target_weight)
-        return pack_targets(soft, transfer.labels, c_soft, c_hard)
-
-    def _n_outputs(self, stage):
-        return len(stage.classes)
-
-    def _output_affine(self, stage):
-        return None, None  # unit scale, zero logit bias
-
-    def _scoring_targets(self, stage):
-        return scored_labels
-
-    def _fidelity_targets(self, teacher_outputs):
-        return teacher_outputs.argmax(axis=1)
-
-    def _validation_losses(self, output, labels, sample_weight, stage):
-        """Per held-out row score of a candidate (lower is better).
-
-        The log loss of the student's logits ``z`` at the temperature that
-        suits them best, ``min_T logloss(softmax(z / T))``: a student that
-        mimics a forest's soft votes is less confident than one trained on
-        labels, and a plain log loss would favour the latter for that alone.
-        """
-        return calibrated_log_loss(output, labels, sample_weight, per_row=True)
-
-    def _net_params(self, stage, soft_target_weight):
-        n_outputs = len(stage.classes)
-        return {
-            "criterion__temperature": self.temperature,
-            "criterion__loss": self.loss,
-            "criterion__soft_target_weight": soft_target_weight,
-            "classes": list(range(n_outputs)),
-            "predict_nonlinearity": partial(torch.softmax, dim=-1),
-        }
-
-    def _set_task_attributes(self, data, stage):
-        self.classes_ = stage.classes
-        self.teacher_ = stage.teacher
-        self.soft_targets_ = stage.source
+    _parameter_constraints = parameter_constraints(CLASSIFIER_PARAMETERS)
+    _task_class = ClassificationTask
+    __init__ = distiller_init(CLASSIFIER_PARAMETERS)
 
     # -- predict ---------------------------------------------------------------
 
@@ -622,12 +474,15 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         return softmax(self._student_output(X))
 
     def predict_log_proba(self, X):
-        """Log of the class probabilities, computed from the logits (finite
-        where ``predict_proba`` underflows to 0).
+        """Log of the class probabilities, computed from the logits.
+
+        Unlike the log of ``predict_proba``, it stays finite where a
+        probability underflows to 0.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows to predict, with the columns (and names) seen in ``fit``.
 
         Returns
         -------
@@ -663,14 +518,9 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``; rows sum to 1.
         """
-        check_is_fitted(self)
-        teacher = self.teacher_
-        if teacher is None:
-            raise ValueError(
-                "This DistilledClassifier was trained on labels alone "
-                "(soft_target_weight=0) without a fitted teacher."
-            )
+        teacher = self._fitted_teacher()
         method = resolve_response_method(teacher, self.response_method)
         output = query_teacher(teacher, X, method, self.teacher_batch_size, self.n_jobs)
         known = teacher_classes(teacher)
@@ -700,6 +550,7 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         Returns
         -------
         self : DistilledClassifier
+            The estimator, its student shifted.
         """
         check_is_fitted(self)
         shift_logit_bias(self.student_.module_, self.classes_, class_label, shift)
@@ -717,16 +568,6 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         Returns
         -------
         student : StudentClassifier
+            A copy of the student, independent of this estimator.
         """
-        check_is_fitted(self)
-        import copy
-
-        module = copy.deepcopy(self.student_.module_).cpu().eval()
-        return StudentClassifier(
-            module,
-            self.classes_,
-            feature_names=getattr(self, "feature_names_in_", None),
-            category_codes=self.category_codes_,
-            allow_nan=self.allow_nan_,
-            input_offset=self.input_offset_,
-        )
+        return self._exported(StudentClassifier, classes=self.classes_)

@@ -310,20 +310,25 @@ class StudentClassifier(ClassifierMixin, _ExportedStudent):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows with the columns (and names) the student was fitted on.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``; rows sum to 1.
         """
         return softmax(self._outputs(X))
 
     def predict_log_proba(self, X):
-        """Log of the class probabilities, computed from the logits (finite
-        where ``predict_proba`` underflows to 0).
+        """Log of the class probabilities, computed from the logits.
+
+        Unlike the log of ``predict_proba``, it stays finite where a
+        probability underflows to 0.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows with the columns (and names) the student was fitted on.
 
         Returns
         -------
@@ -338,10 +343,12 @@ class StudentClassifier(ClassifierMixin, _ExportedStudent):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows with the columns (and names) the student was fitted on.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
         """
         logits = self._outputs(X)
         return self.classes_[np.argmax(logits, axis=1)]
@@ -361,6 +368,7 @@ class StudentClassifier(ClassifierMixin, _ExportedStudent):
         Returns
         -------
         self : StudentClassifier
+            The student, shifted.
         """
         from ._student import class_index
 
@@ -472,10 +480,12 @@ class StudentRegressor(RegressorMixin, _ExportedStudent):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows with the columns (and names) the student was fitted on.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            One column per output; 1-D for a single target.
         """
         output = self._outputs(X).astype(np.float64)
         return output[:, 0] if self.n_outputs == 1 else output
@@ -492,7 +502,9 @@ class StudentRegressor(RegressorMixin, _ExportedStudent):
 
 
 def load_student(path):
-    """Load a student written by :meth:`StudentClassifier.save` or
+    """Load a student written by ``save``, without torch.
+
+    ``path`` is a file written by :meth:`StudentClassifier.save` or
     :meth:`StudentRegressor.save`.
 
     Needs numpy alone (no torch), and runs no code from the file.

@@ -12,6 +12,8 @@ import weakref
 import torch
 from joblib.hashing import NumpyHasher
 
+from ._skorch_compat import version_counter
+
 _SKORCH_VOLATILE_PARAMS = frozenset(
     {
         "callbacks",
@@ -91,12 +93,15 @@ def _signature(obj, keep, depth=0):
     if depth:  # the root is the remembered key itself, held weakly
         keep.append(obj)
     if isinstance(obj, torch.Tensor):
-        return ("tensor", id(obj), obj._version)
+        return ("tensor", id(obj), version_counter(obj))
     if isinstance(obj, torch.nn.Module):
         return (
             "module",
             id(obj),
-            tuple((name, id(t), t._version) for name, t in obj.state_dict().items()),
+            tuple(
+                (name, id(t), version_counter(t))
+                for name, t in obj.state_dict().items()
+            ),
         )
     if depth > 8:
         return ("deep", id(obj))

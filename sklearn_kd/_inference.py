@@ -17,6 +17,7 @@ than a small network, so small batches of plain float arrays take a lean path:
 import numpy as np
 
 from ._numpy_student import NumpyNetwork
+from ._skorch_compat import version_counter
 
 #: Batches up to this many rows are evaluated with numpy on a CPU model.
 NUMPY_MAX_ROWS = 256
@@ -78,7 +79,7 @@ class StudentInference:
             return self.module
         if not self._expressible:
             return None
-        versions = tuple(tensor._version for tensor in self._tensors)
+        versions = tuple(version_counter(tensor) for tensor in self._tensors)
         if self._numpy is None or versions != self._versions:
             self._numpy = NumpyNetwork.from_module(self.module)
             if self._numpy is None:
@@ -89,7 +90,7 @@ class StudentInference:
                 self.module.output_scale,
                 self.module.output_shift,
             )
-            self._versions = tuple(tensor._version for tensor in self._tensors)
+            self._versions = tuple(version_counter(t) for t in self._tensors)
         return self._numpy
 
     def logits(self, X, n_threads=None):

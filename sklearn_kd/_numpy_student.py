@@ -58,16 +58,19 @@ class NumpyNetwork:
         None when the network is not a stack of ``Linear`` layers with ReLU (and
         dropout, a no-op at prediction time) between them.
         """
-        layers = getattr(getattr(module, "network", None), "layers", None)
-        if layers is None or type(module.network).__name__ != "MLP":
+        from torch import nn  # only a torch module is converted
+
+        from ._student import MLP
+
+        network = getattr(module, "network", None)
+        if not isinstance(network, MLP):
             return None
         weights, biases = [], []
-        for layer in layers:
-            kind = type(layer).__name__
-            if kind == "Linear":
+        for layer in network.layers:
+            if isinstance(layer, nn.Linear):
                 weights.append(layer.weight.detach().cpu().numpy().T)
                 biases.append(layer.bias.detach().cpu().numpy())
-            elif kind not in ("ReLU", "Dropout"):
+            elif not isinstance(layer, (nn.ReLU, nn.Dropout)):
                 return None
         return cls(
             module.encoder.spec(),

@@ -1,69 +1,43 @@
-"""DistilledRegressor: distil any regressor into a small PyTorch student."""
+"""DistilledRegressor, and what is particular to regression in its fit.
+
+:class:`RegressionTask` answers the shared fit body's questions (targets and
+their scale, the teacher's predictions, the loss's targets, the candidates'
+score); the estimator adds its parameters and the predict methods.
+"""
 
 import warnings
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
-import torch
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array
 
 from ._base import BaseDistiller
 from ._docstrings import fill_docstring
-from ._encoding import ENCODINGS
 from ._export import StudentRegressor
-from ._loss import (
-    RegressionDistillationLoss,
-    loss_coefficients,
-    pack_regression_targets,
+from ._loss import RegressionDistillationLoss, pack_regression_targets
+from ._parameters import (
+    SHARED_PARAMETERS,
+    Parameter,
+    distiller_init,
+    parameter_constraints,
 )
 from ._regression_teacher import RegressorReading
-from ._seeds import draw_seed
-from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+from ._sklearn_compat import HasMethods, Interval, StrOptions
 from ._skorch_net import ScoredValues, StudentRegressorNet
-from ._soft_targets import (
-    SOFT_TARGET_SOURCES,
-    cross_fit_folds,
-    resolve_source,
-    teacher_outputs,
-    teacher_refusals,
-    warn_if_weights_not_passed,
-)
-from ._teacher import is_fitted, query_teacher, teacher_name
-from ._transfer_set import TransferSet
+from ._teacher import query_teacher, teacher_name
 
 
-@dataclass
-class RegressorStage:
-    """What the teacher stage gives the rest of a regressor's fit.
+@dataclass(frozen=True)
+class TargetScale:
+    """Per-output mean and standard deviation of the targets: of the labels
+    where there are any, else of the teacher's predictions. The network works
+    in these standard units."""
 
-    Attributes
-    ----------
-    predictions : ndarray of shape (n_rows, n_outputs) or None
-        The teacher's predictions on the real rows; None when training on labels.
-    synthetic : tuple (X, predictions, source_row) or None
-        MUNGE rows, their predictions and the real row each came from.
-    source : str or None
-        The soft-target source used.
-    teacher : estimator or None
-        The fitted teacher (the given one when it came fitted).
-    shift, scale : ndarray of shape (n_outputs,)
-        Mean and standard deviation of the targets: of the labels where there
-        are any, else of the teacher's predictions.
-    """
-
-    predictions: np.ndarray | None
-    synthetic: tuple | None
-    source: str | None
-    teacher: object
     shift: np.ndarray
     scale: np.ndarray
-
-    @property
-    def logits(self):  # the name the shared pipeline reads: the teacher's outputs
-        return self.predictions
 
 
 def target_statistics(y, fallback=None):
@@ -109,267 +83,37 @@ def warn_if_teacher_misfits(teacher, predictions, y):
                 "TransformedTargetRegressor) after the teacher was fitted. Give the "
                 "teacher the same targets, or pass it unfitted.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=7,
             )
 
 
-@fill_docstring("regressor")
-class DistilledRegressor(RegressorMixin, BaseDistiller):
-    """Distil a teacher regressor into a small neural network student.
+class RegressionTask:
+    """What is particular to regression in a distiller's fit.
 
-    The student, a PyTorch network trained by skorch, learns from the teacher's
-    predictions and from the true targets. With ``w = soft_target_weight``,
-    sample weights ``s``, all training rows ``A``, the rows ``L_k`` labelled for
-    output ``k`` of ``K``, student predictions ``z``, teacher predictions ``t``
-    and each target's standard deviation ``d_k``::
-
-        loss = w * sum_A s * mean_k l((z_k - t_k) / d_k) / sum_A s
-             + (1 - w) * mean_k [sum_{L_k} s * l((z_k - y_k) / d_k) / sum_{L_k} s]
-
-    with ``l(r) = r**2`` or the Huber loss. The network works in standard units
-    and the scale is undone inside the module, so ``lr`` and the defaults work
-    whatever the target's unit. A target value of NaN marks an entry without a
-    label: such a row (or output) learns from the teacher alone, as MUNGE's
-    synthetic rows do.
-
-    Parameters
-    ----------
-    teacher : regressor, default=None
-        Any regressor with ``predict``: a scikit-learn model or pipeline, a skorch
-        ``NeuralNetRegressor``, a ``FrozenEstimator``. A **fitted** teacher is used
-        as it is: never refitted or mutated, and kept fitted by
-        :func:`sklearn.base.clone` (so grid searches do not refit it); its nested
-        parameters are then read-only. An **unfitted** teacher is cloned and
-        fitted on the fully labelled rows in every ``fit`` (with their
-        ``sample_weight`` when its ``fit`` takes them, with a warning
-        otherwise). ``None`` is allowed only with ``soft_target_weight`` 0 or
-        ``"auto"`` (which then means 0). Predictions that are not finite, or
-        whose number of outputs differs from ``y``'s, raise an error naming the
-        teacher.
-    soft_target_weight : float or "auto", default="auto"
-        Weight ``w`` in ``[0, 1]`` of the soft term. ``0`` trains on labels alone
-        (the teacher is then neither fitted nor queried); ``1`` on the teacher's
-        predictions alone. ``"auto"``: chosen by ``fit`` between ``0`` and
-        ``0.5`` (see Notes).
-    loss : {"squared_error", "huber"}, default="squared_error"
-        The loss ``l`` of both terms, on residuals in standard units. Huber
-        (quadratic up to ``huber_delta`` standard deviations, linear beyond)
-        keeps a few wild targets, or a teacher's wild predictions, from
-        dominating the gradients: use it on heavy-tailed or top-coded targets.
-    huber_delta : float, default=1.0
-        Where the Huber loss turns linear, in standard deviations of the target.
-    soft_targets : {"auto", "predict", "oob", "cross_fit"}, default="auto"
-        Where the labelled rows' soft targets come from. ``"predict"``: the
-        teacher's plain predictions. ``"oob"``: out-of-bag predictions of a bagged
-        ensemble (random forest, extra trees, bagging); for an unfitted teacher
-        the library turns ``oob_score`` on; rows that every tree saw have no
-        out-of-bag prediction and take the plain one. ``"cross_fit"``: each row's
-        prediction from a clone fitted on the other ``cv`` folds (unfitted
-        teachers only). ``"auto"``: ``"predict"`` for a fitted teacher, ``"oob"``
-        for an unfitted bagged one, else ``"cross_fit"``.
-    cv : int, cross-validation generator or iterable, default=5
-        Folds for ``soft_targets="cross_fit"``: a number of shuffled folds, or any
-        scikit-learn splitter.
-    [[augmentation]]
-    [[student]]
-    [[running]]
-    **kwargs
-        Nested parameters ``student__name``, ``optimizer__name`` and
-        ``callbacks__name__param``.
-
-    Attributes
-    ----------
-    teacher_ : estimator or None
-        The fitted teacher (the given one when it was fitted); ``None`` when
-        trained on labels alone without a fitted teacher.
-    soft_targets_ : str or None
-        The soft-target source used (``"auto"`` resolved).
-    n_outputs_ : int
-        Number of targets.
-    target_mean_, target_scale_ : ndarray of shape (`n_outputs_`,)
-        The targets' mean and standard deviation the network's outputs are
-        scaled by.
-    [[fitted_state]]
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Feature names, when ``X`` has string column names.
-
-    [[selection_notes]]
-
-    See Also
-    --------
-    StudentRegressor : the trained student alone, without its teacher.
-    DistilledClassifier : the same for classifiers.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_diabetes
-    >>> from sklearn.ensemble import RandomForestRegressor
-    >>> from sklearn_kd import DistilledRegressor
-    >>> X, y = load_diabetes(return_X_y=True)
-    >>> forest = RandomForestRegressor(n_estimators=50, random_state=0).fit(X, y)
-    >>> student = DistilledRegressor(forest, max_epochs=100, random_state=0)
-    >>> student.fit(X, y).predict(X[:2]).shape
-    (2,)
-    >>> float(student.score(X, y)) > 0.4
-    True
+    The shared body (``BaseDistiller._fit``) asks it how targets are read and
+    scaled, how the teacher is read, what the loss compares and how a
+    candidate is scored; ``targets`` below are a :class:`TargetScale`.
     """
 
-    _task = "regressor"
-    _output_argument = "n_outputs"
-    _stratify = False
+    name = "regressor"
+    #: The argument a custom student's output size is passed under.
+    output_argument = "n_outputs"
+    #: The selection's hold-out is a plain random share.
+    stratify = False
+    criterion = RegressionDistillationLoss
+    net_class = StudentRegressorNet
 
-    _parameter_constraints = {
-        "teacher": [HasMethods(["fit", "predict"]), HasMethods(["predict"]), None],
-        "soft_target_weight": [
-            Interval(Real, 0, 1, closed="both"),
-            StrOptions({"auto"}),
-        ],
-        "loss": [StrOptions({"squared_error", "huber"})],
-        "huber_delta": [Interval(Real, 0, None, closed="neither")],
-        "soft_targets": [StrOptions(set(SOFT_TARGET_SOURCES))],
-        "cv": ["cv_object"],
-        "augment": [StrOptions({"munge", "auto"}), None],
-        "augment_factor": [Interval(Integral, 1, None, closed="left")],
-        "munge_swap_probability": [Interval(Real, 0, 1, closed="both")],
-        "munge_spread": [Interval(Real, 0, None, closed="neither")],
-        "categorical_features": ["array-like", None],
-        "student": [type, None],
-        "hidden_layer_sizes": [StrOptions({"auto"}), tuple, list],
-        "max_epochs": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-        ],
-        "batch_size": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-        ],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "optimizer": [type],
-        "callbacks": [list, None],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "device": [str],
-        "accelerate": [None, "boolean", dict],
-        "encoding": [StrOptions({"auto", *ENCODINGS})],
-        "n_bins": [Interval(Integral, 2, None, closed="left")],
-        "scaling": [StrOptions({"standard"}), None],
-        "teacher_batch_size": [Interval(Integral, 1, None, closed="left")],
-        "memory": [None, str, HasMethods(["cache"])],
-        "n_jobs": [Integral, None],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
-
-    _criterion = RegressionDistillationLoss
-    _net_class = StudentRegressorNet
-
-    def __init__(
-        self,
-        teacher=None,
-        *,
-        soft_target_weight="auto",
-        loss="squared_error",
-        huber_delta=1.0,
-        soft_targets="auto",
-        cv=5,
-        augment="auto",
-        augment_factor=5,
-        munge_swap_probability=0.5,
-        munge_spread=1.0,
-        categorical_features=None,
-        student=None,
-        hidden_layer_sizes="auto",
-        max_epochs="auto",
-        batch_size="auto",
-        lr=1e-3,
-        optimizer=torch.optim.Adam,
-        callbacks=None,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        device="cpu",
-        accelerate=None,
-        encoding="auto",
-        n_bins=32,
-        scaling="standard",
-        teacher_batch_size=10_000,
-        memory=None,
-        n_jobs=None,
-        n_threads=None,
-        random_state=None,
-        verbose=0,
-        **kwargs,
-    ):
-        self.teacher = teacher
-        self.soft_target_weight = soft_target_weight
+    def __init__(self, loss, huber_delta):
         self.loss = loss
         self.huber_delta = huber_delta
-        self.soft_targets = soft_targets
-        self.cv = cv
-        self.augment = augment
-        self.augment_factor = augment_factor
-        self.munge_swap_probability = munge_swap_probability
-        self.munge_spread = munge_spread
-        self.categorical_features = categorical_features
-        self.student = student
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.callbacks = callbacks
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.accelerate = accelerate
-        self.encoding = encoding
-        self.n_bins = n_bins
-        self.scaling = scaling
-        self.teacher_batch_size = teacher_batch_size
-        self.memory = memory
-        self.n_jobs = n_jobs
-        self.n_threads = n_threads
-        self.random_state = random_state
-        self.verbose = verbose
-        for key, value in kwargs.items():
-            setattr(self, key, value)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
+    @classmethod
+    def from_estimator(cls, estimator):
+        return cls(estimator.loss, estimator.huber_delta)
 
-    # -- fit -------------------------------------------------------------------
+    # -- targets and the teacher -------------------------------------------------
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the teacher if needed, read its predictions and train the student.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows, passed to the teacher exactly as given. NaN reaches
-            the teacher, which decides whether it accepts it; the student imputes
-            it.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets; NaN marks an entry without a label (infinity is an error).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative row weights, in the loss and in an unfitted teacher's
-            ``fit``.
-
-        Returns
-        -------
-        self : DistilledRegressor
-            The fitted estimator.
-        """
-        return self._fit(X, y, sample_weight)
-
-    def _validate_targets(self, y, n_rows):
+    def validate_targets(self, y, n_rows):
         if y is None:
             raise ValueError(
                 "DistilledRegressor requires y to be passed, but the target y is None."
@@ -409,111 +153,61 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
         y = y.reshape(n_rows, -1)
         return y, ~np.isnan(y).all(axis=1)
 
-    def _teacher_stage(self, data, rng, progress):
+    def teacher_labels(self, data):
+        """The targets a teacher is fitted on (1-D for one output), and the rows
+        labelled for every output."""
         y = data.y
-        teacher = self.teacher
-        if self.soft_target_weight == 0 or (
-            teacher is None and self.soft_target_weight == "auto"
-        ):
-            shift, scale = target_statistics(y)
-            fitted = teacher is not None and is_fitted(teacher)
-            return RegressorStage(
-                None, None, None, teacher if fitted else None, shift, scale
+        return (y[:, 0] if y.shape[1] == 1 else y), ~np.isnan(y).any(axis=1)
+
+    def targets_from_labels(self, data, fitted_teacher):
+        return TargetScale(*target_statistics(data.y))
+
+    def check_teacher(self, teacher, data, fitted):
+        """Errors due before the teacher is queried."""
+        if not fitted and not self.teacher_labels(data)[1].any():
+            raise ValueError(
+                "The unfitted teacher needs rows labelled for every output to be "
+                "fitted on, and there are none: label some rows, or pass a "
+                "fitted teacher."
             )
-        teacher = self._checked_teacher(data)
-        fit_rows = ~np.isnan(y).any(axis=1)
-        fitted = is_fitted(teacher)
-        if not fitted:
-            if not fit_rows.any():
-                raise ValueError(
-                    "The unfitted teacher needs rows labelled for every output to be "
-                    "fitted on, and there are none: label some rows, or pass a "
-                    "fitted teacher."
-                )
-            warn_if_weights_not_passed(teacher, data.sample_weight)
-        y_teacher = y[:, 0] if y.shape[1] == 1 else y
-        source = resolve_source(
-            teacher, self.soft_targets, y_teacher[fit_rows], self.cv, classifier=False
-        )
-        synthetic = self._synthetic_rows(data, rng, progress)
-        folds = None
-        if source == "cross_fit":
-            folds = cross_fit_folds(
-                self.cv,
-                data.X[fit_rows],
-                y_teacher[fit_rows],
-                draw_seed(rng),
-                classifier=False,
-            )
-        with (
-            teacher_refusals(teacher, data.has_nan),
-            progress.stage("teacher") as said,
-        ):
-            result = self._cached(
-                teacher_outputs,
-                teacher,
-                X=data.X_teacher,
-                y=y_teacher,
-                labelled=fit_rows,
-                X_synthetic=None if synthetic is None else synthetic[0],
-                source=source,
-                reading=RegressorReading(y.shape[1]),
-                folds=folds,
-                sample_weight=data.sample_weight,
-            )
-            action = "queried" if fitted else f"fitted ({result.source}) and queried"
-            n_rows = len(y) + (0 if synthetic is None else len(synthetic[2]))
-            said.append(f"{teacher_name(teacher)} {action} on {n_rows} rows")
+
+    def reading(self, teacher, data):
+        return RegressorReading(data.y.shape[1])
+
+    def targets_from_teacher(self, teacher, result, data, fitted):
         if fitted:
-            warn_if_teacher_misfits(teacher, result.outputs, y)
-        shift, scale = target_statistics(y, fallback=result.outputs)
-        if synthetic is not None:
-            synthetic = (synthetic[1], result.synthetic, synthetic[2])
-        return RegressorStage(
-            result.outputs,
-            synthetic,
-            result.source,
-            result.fitted_teacher or teacher,
-            shift,
-            scale,
-        )
+            warn_if_teacher_misfits(teacher, result.outputs, data.y)
+        return TargetScale(*target_statistics(data.y, fallback=result.outputs))
 
-    def _transfer_set(self, data, stage):
-        if stage.predictions is None:
-            return TransferSet.from_labels(data.X, data.y, data.weights)
-        return TransferSet.for_distillation(
-            data.X, stage.predictions, data.y, data.weights, stage.synthetic
-        )
+    # -- the loss ----------------------------------------------------------------
 
-    def _coefficients(self, transfer, train_rows, soft_target_weight):
-        return loss_coefficients(
-            transfer.sample_weight, transfer.labelled, soft_target_weight, train_rows
-        )
+    def transfer_labels(self, data, targets):
+        return data.y
 
-    def _packed_targets(self, transfer, train_rows, soft_target_weight):
+    def packed_targets(self, transfer, c_soft, c_hard, soft_target_weight):
         teacher = transfer.teacher if soft_target_weight > 0 else None
-        c_soft, c_hard = self._coefficients(transfer, train_rows, soft_target_weight)
         return pack_regression_targets(teacher, transfer.labels, c_soft, c_hard)
 
-    def _n_outputs(self, stage):
-        return len(stage.scale)
+    def n_outputs(self, targets):
+        return len(targets.scale)
 
-    def _output_affine(self, stage):
-        return stage.scale, stage.shift
+    def output_affine(self, targets):
+        return targets.scale, targets.shift
 
-    def _scoring_targets(self, stage):
-        return ScoredValues(len(stage.scale), one_column=len(stage.scale) == 1)
+    def scoring_targets(self, targets):
+        n_outputs = len(targets.scale)
+        return ScoredValues(n_outputs, one_column=n_outputs == 1)
 
-    def _fidelity_targets(self, teacher_outputs):
+    def fidelity_targets(self, teacher_outputs):
         return teacher_outputs
 
-    def _validation_losses(self, output, labels, sample_weight, stage):
+    def validation_losses(self, output, labels, sample_weight, targets):
         """Per held-out row score of a candidate (lower is better): the training
         loss (squared error, or Huber's with ``huber_delta``) in standard units,
         averaged over the row's labelled outputs. Gross outliers among the
         held-out labels must not pick the student that chases them."""
         observed = ~np.isnan(labels)
-        residual = np.abs(np.where(observed, (output - labels) / stage.scale, 0.0))
+        residual = np.abs(np.where(observed, (output - labels) / targets.scale, 0.0))
         if self.loss == "huber":
             delta = self.huber_delta
             row_loss = np.where(
@@ -523,21 +217,150 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
             row_loss = residual**2
         return row_loss.sum(axis=1) / np.maximum(observed.sum(axis=1), 1)
 
-    def _net_params(self, stage, soft_target_weight):
+    def net_params(self, targets, soft_target_weight):
         return {
-            "criterion__n_outputs": len(stage.scale),
-            "criterion__scale": stage.scale.tolist(),
+            "criterion__n_outputs": len(targets.scale),
+            "criterion__scale": targets.scale.tolist(),
             "criterion__loss": self.loss,
             "criterion__huber_delta": self.huber_delta,
             "criterion__soft_target_weight": soft_target_weight,
         }
 
-    def _set_task_attributes(self, data, stage):
-        self.teacher_ = stage.teacher
-        self.soft_targets_ = stage.source
-        self.n_outputs_ = len(stage.scale)
-        self.target_mean_ = stage.shift
-        self.target_scale_ = stage.scale
+    def fitted_attributes(self, targets):
+        return {
+            "n_outputs_": len(targets.scale),
+            "target_mean_": targets.shift,
+            "target_scale_": targets.scale,
+        }
+
+
+#: The regressor's own parameters, before the shared ones.
+REGRESSOR_PARAMETERS = (
+    Parameter(
+        "teacher",
+        None,
+        [HasMethods(["fit", "predict"]), HasMethods(["predict"]), None],
+    ),
+    Parameter("loss", "squared_error", [StrOptions({"squared_error", "huber"})]),
+    Parameter("huber_delta", 1.0, [Interval(Real, 0, None, closed="neither")]),
+    *SHARED_PARAMETERS,
+)
+
+
+@fill_docstring("regressor")
+class DistilledRegressor(RegressorMixin, BaseDistiller):
+    """Distil a teacher regressor into a small neural network student.
+
+    The student, a PyTorch network trained by skorch, learns from the teacher's
+    predictions and from the true targets. With ``w = soft_target_weight``,
+    sample weights ``s``, all training rows ``A``, the rows ``L_k`` labelled for
+    output ``k`` of ``K``, student predictions ``z``, teacher predictions ``t``
+    and each target's standard deviation ``d_k``::
+
+        loss = w * sum_A s * mean_k l((z_k - t_k) / d_k) / sum_A s
+             + (1 - w) * mean_k [sum_{L_k} s * l((z_k - y_k) / d_k) / sum_{L_k} s]
+
+    with ``l(r) = r**2`` or the Huber loss. The network works in standard units
+    and the scale is undone inside the module, so ``lr`` and the defaults work
+    whatever the target's unit. A target value of NaN marks an entry without a
+    label: such a row (or output) learns from the teacher alone, as MUNGE's
+    synthetic rows do.
+
+    Parameters
+    ----------
+    teacher : regressor, default=None
+        Any regressor with ``predict``: a scikit-learn model or pipeline, a skorch
+        ``NeuralNetRegressor``, a ``FrozenEstimator``. A **fitted** teacher is used
+        as it is: never refitted or mutated, and kept fitted by
+        :func:`sklearn.base.clone` (so grid searches do not refit it); its nested
+        parameters are then read-only. An **unfitted** teacher is cloned and
+        fitted on the fully labelled rows in every ``fit`` (with their
+        ``sample_weight`` when its ``fit`` takes them, with a warning
+        otherwise). ``None`` is allowed only with ``soft_target_weight`` 0 or
+        ``"auto"`` (which then means 0). Predictions that are not finite, or
+        whose number of outputs differs from ``y``'s, raise an error naming the
+        teacher.
+    loss : {"squared_error", "huber"}, default="squared_error"
+        The loss ``l`` of both terms, on residuals in standard units. Huber
+        (quadratic up to ``huber_delta`` standard deviations, linear beyond)
+        keeps a few wild targets, or a teacher's wild predictions, from
+        dominating the gradients: use it on heavy-tailed or top-coded targets.
+    huber_delta : float, default=1.0
+        Where the Huber loss turns linear, in standard deviations of the target.
+    soft_target_weight : float or "auto", default="auto"
+        Weight ``w`` in ``[0, 1]`` of the soft term. ``0`` trains on labels alone
+        (the teacher is then neither fitted nor queried); ``1`` on the teacher's
+        predictions alone. ``"auto"``: chosen by ``fit`` between ``0`` and
+        ``0.5`` (see Notes).
+    soft_targets : {"auto", "predict", "oob", "cross_fit"}, default="auto"
+        Where the labelled rows' soft targets come from. ``"predict"``: the
+        teacher's plain predictions. ``"oob"``: out-of-bag predictions of a bagged
+        ensemble (random forest, extra trees, bagging); for an unfitted teacher
+        the library turns ``oob_score`` on; rows that every tree saw have no
+        out-of-bag prediction and take the plain one. ``"cross_fit"``: each row's
+        prediction from a clone fitted on the other ``cv`` folds (unfitted
+        teachers only). ``"auto"``: ``"oob"`` for a fitted bagged teacher whose
+        out-of-bag predictions are checked to be those of the labelled rows
+        (see the user guide on soft targets), ``"predict"`` for any other fitted
+        teacher, ``"oob"`` for an unfitted bagged one, else ``"cross_fit"``.
+    cv : int, cross-validation generator or iterable, default=5
+        Folds for ``soft_targets="cross_fit"``: a number of shuffled folds, or any
+        scikit-learn splitter.
+    [[augmentation]]
+    [[student]]
+    [[running]]
+    **kwargs
+        Nested parameters ``student__name``, ``optimizer__name`` and
+        ``callbacks__name__param``; any other keyword raises a ``TypeError``
+        that names the parameter most likely meant.
+
+    Attributes
+    ----------
+    teacher_ : estimator or None
+        The fitted teacher (the given one when it was fitted); ``None`` when
+        trained on labels alone without a fitted teacher.
+    soft_targets_ : str or None
+        The soft-target source used (``"auto"`` resolved).
+    n_outputs_ : int
+        Number of targets.
+    target_mean_, target_scale_ : ndarray of shape (`n_outputs_`,)
+        The targets' mean and standard deviation the network's outputs are
+        scaled by.
+    [[fitted_state]]
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Feature names, when ``X`` has string column names.
+
+    See Also
+    --------
+    StudentRegressor : The trained student alone, without its teacher.
+    DistilledClassifier : The same for classifiers.
+
+    [[selection_notes]]
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.ensemble import RandomForestRegressor
+    >>> from sklearn_kd import DistilledRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> forest = RandomForestRegressor(n_estimators=50, random_state=0).fit(X, y)
+    >>> student = DistilledRegressor(forest, max_epochs=100, random_state=0)
+    >>> student.fit(X, y).predict(X[:2]).shape
+    (2,)
+    >>> float(student.score(X, y)) > 0.4
+    True
+    """
+
+    _parameter_constraints = parameter_constraints(REGRESSOR_PARAMETERS)
+    _task_class = RegressionTask
+    __init__ = distiller_init(REGRESSOR_PARAMETERS)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
     # -- predict ---------------------------------------------------------------
 
@@ -568,15 +391,10 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            One column per output; 1-D for a single target.
         """
-        check_is_fitted(self)
-        if self.teacher_ is None:
-            raise ValueError(
-                "This DistilledRegressor was trained on labels alone "
-                "(soft_target_weight=0) without a fitted teacher."
-            )
         output = query_teacher(
-            self.teacher_, X, "predict", self.teacher_batch_size, self.n_jobs
+            self._fitted_teacher(), X, "predict", self.teacher_batch_size, self.n_jobs
         )
         return output[:, 0] if self.n_outputs_ == 1 else output
 
@@ -589,16 +407,6 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
         Returns
         -------
         student : StudentRegressor
+            A copy of the student, independent of this estimator.
         """
-        check_is_fitted(self)
-        import copy
-
-        module = copy.deepcopy(self.student_.module_).cpu().eval()
-        return StudentRegressor(
-            module,
-            n_outputs=self.n_outputs_,
-            feature_names=getattr(self, "feature_names_in_", None),
-            category_codes=self.category_codes_,
-            allow_nan=self.allow_nan_,
-            input_offset=self.input_offset_,
-        )
+        return self._exported(StudentRegressor, n_outputs=self.n_outputs_)

@@ -146,8 +146,28 @@ def no_search_reason(estimator, n_labelled, n_rows, has_teacher):
     )
 
 
-def select(estimator, transfer, data, stage, seed, progress):
+def select(
+    estimator, transfer, stage, seed, progress, *, train, score, stratify, input_offset
+):
     """Train the candidates on part of the rows, score them on the rest.
+
+    Parameters
+    ----------
+    estimator : distiller
+        Its public parameters say what is searched and the training budget.
+    transfer, stage : TransferSet, TeacherStage
+        The fit's rows and the teacher stage's outputs.
+    seed : int
+        Seeds the hold-out and every candidate alike.
+    progress : Progress
+    train : callable ``train(transfer, choice, max_epochs) -> net``
+        Trains one candidate on the given rows.
+    score : callable ``score(logits, labels, sample_weight, targets) -> losses``
+        Per held-out row losses of a candidate (the task's).
+    stratify : bool
+        Whether the hold-out keeps each class's share.
+    input_offset : ndarray or None
+        The fit's input offset, applied to the held-out rows.
 
     Returns
     -------
@@ -159,17 +179,17 @@ def select(estimator, transfer, data, stage, seed, progress):
         Why the winner won, in words.
     """
     rng = np.random.RandomState(seed)
-    train, valid = transfer.hold_out(
-        VALIDATION_FRACTION, rng, stratify=estimator._stratify, labelled_only=True
+    train_rows, valid = transfer.hold_out(
+        VALIDATION_FRACTION, rng, stratify=stratify, labelled_only=True
     )
-    train_real = train[train < transfer.n_real]
+    train_real = train_rows[train_rows < transfer.n_real]
     if len(train_real) > MAX_CANDIDATE_ROWS:
         train_real = np.sort(rng.choice(train_real, MAX_CANDIDATE_ROWS, replace=False))
     valid_labels = transfer.labels[valid]
     valid_weights = transfer.sample_weight[valid]
-    X_valid = student_rows(transfer.X[valid], data.input_offset)
+    X_valid = student_rows(transfer.X[valid], input_offset)
     losses, costs = {}, {}
-    options = candidates(estimator, stage.logits is not None, transfer.n_real)
+    options = candidates(estimator, stage.outputs is not None, transfer.n_real)
     with progress.stage("selection") as said:
         bar = progress.bar(len(options), "choosing the student", "candidate")
         for choice in options:
@@ -177,14 +197,10 @@ def select(estimator, transfer, data, stage, seed, progress):
             epochs, _ = resolved_budget(
                 estimator, len(train_real), len(rows), share=EPOCH_SHARE
             )
-            net = estimator._train_student(
-                transfer.take(rows), data, stage, choice, seed, max_epochs=epochs
-            )
+            net = train(transfer.take(rows), choice, epochs)
             costs[choice] = training_cost(net, len(rows))
             output = predict_logits(net.module_, X_valid, device=net.device)
-            losses[choice] = estimator._validation_losses(
-                output, valid_labels, valid_weights, stage
-            )
+            losses[choice] = score(output, valid_labels, valid_weights, stage.targets)
             bar.update()
         bar.close()
         chosen, reason = one_standard_error_choice(losses, costs, valid_weights)

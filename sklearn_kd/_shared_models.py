@@ -7,10 +7,9 @@ nested parameters are read-only: changing them would silently alter a shared
 model without refitting it.
 """
 
-import copy
-
 from sklearn.base import clone
 
+from ._sklearn_compat import copy_metadata_requests
 from ._teacher import is_fitted
 
 
@@ -69,6 +68,5 @@ class SharedFittedModels:
             else:
                 params[name] = clone(value, safe=False)
         new = type(self)(**params)
-        if hasattr(self, "_metadata_request"):
-            new._metadata_request = copy.deepcopy(self._metadata_request)
+        copy_metadata_requests(self, new)
         return new

@@ -182,8 +182,9 @@ def _regressor_shape(operator):
 
 
 def register_skl2onnx_converters():
-    """Register skl2onnx converters for :class:`StudentClassifier` and
-    :class:`StudentRegressor`.
+    """Register skl2onnx converters for the exported students.
+
+    They convert :class:`StudentClassifier` and :class:`StudentRegressor`.
 
     Afterwards ``skl2onnx.to_onnx`` converts a pipeline that ends in (or holds)
     an exported student trained on numbers, e.g. a fitted scaler followed by a

@@ -5,6 +5,8 @@ here means a new release breaks (and is mended in) this file alone. The tested
 range of scikit-learn is stated in ``pyproject.toml``.
 """
 
+import copy
+
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (
@@ -21,6 +23,7 @@ from sklearn.utils.validation import (
 )
 
 __all__ = [
+    "copy_metadata_requests",
     "HasMethods",
     "Interval",
     "StrOptions",
@@ -32,7 +35,22 @@ __all__ = [
     "_safe_indexing",
     "hist_gradient_boosting_thresholds",
     "validate_params",
+    "validate_parameters",
 ]
+
+
+def copy_metadata_requests(source, target):
+    """Give ``target`` the metadata requests (``set_fit_request`` and kin) set on
+    ``source``, which scikit-learn keeps in the private ``_metadata_request``;
+    ``clone`` carries them, and so must a clone made by hand."""
+    if hasattr(source, "_metadata_request"):
+        target._metadata_request = copy.deepcopy(source._metadata_request)
+
+
+def validate_parameters(estimator):
+    """Check ``estimator``'s parameters against its ``_parameter_constraints``,
+    as scikit-learn's ``fit`` does, for a method that may run without ``fit``."""
+    estimator._validate_params()
 
 
 def hist_gradient_boosting_thresholds(model):

@@ -28,6 +28,7 @@ from skorch.dataset import Dataset
 from skorch.utils import to_numpy
 
 from ._loss import packed_labels
+from ._skorch_compat import LazyTrainingModes, step_optimizer, zero_grad_optimizer
 
 
 class RowTensors(Dataset):
@@ -231,7 +232,7 @@ class TeacherFidelity(Callback):
 _BATCH_EVENTS = frozenset({"on_batch_begin", "on_batch_end", "on_grad_computed"})
 
 
-class _TensorPath:
+class _TensorPath(LazyTrainingModes):
     """What both student nets share: encoded :class:`RowTensors`, sliced
     batches, and the packed targets handed to the criterion as they are.
 
@@ -287,19 +288,12 @@ class _TensorPath:
         step = {}
 
         def closure():
-            self._zero_grad_optimizer()
+            zero_grad_optimizer(self)
             step.update(self.train_step_single(batch, **fit_params))
             return step["loss"]
 
-        self._step_optimizer(closure)
+        step_optimizer(self, closure)
         return step
-
-    def _set_training(self, training=True):
-        # skorch calls this before every batch; walking the module tree costs
-        # tens of µs, a sizeable share of a small student's step. Mode changes
-        # (training <-> validation) still reach every submodule.
-        if self.module_.training != training or self.criterion_.training != training:
-            super()._set_training(training)
 
     def infer(self, x, **fit_params):
         return self.module_(x.to(self.device), encoded=True)

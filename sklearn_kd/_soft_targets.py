@@ -25,7 +25,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import has_fit_parameter
 
-from ._sklearn_compat import _routing_enabled, _safe_indexing
+from ._oob import oob_estimates_belong_to, stored_estimates
+from ._sklearn_compat import _num_samples, _routing_enabled, _safe_indexing
 from ._teacher import TeacherOutputError, final_estimator, is_fitted, teacher_name
 
 SOFT_TARGET_SOURCES = ("auto", "predict", "oob", "cross_fit")
@@ -63,24 +64,40 @@ def _supports_oob(teacher):
     return "oob_score" in params and params.get("bootstrap", True)
 
 
-def resolve_source(teacher, soft_targets, y_labelled, cv, *, classifier=True):
+def _n_splits(cv, y_labelled, classifier):
+    """The number of folds ``cv`` makes: ``cv=5`` and ``StratifiedKFold(5)``
+    alike; 2 for a splitter that cannot tell without its groups."""
+    try:
+        return check_cv(cv, y_labelled, classifier=classifier).get_n_splits()
+    except (TypeError, ValueError):
+        return 2
+
+
+def resolve_source(
+    teacher, soft_targets, y_labelled, cv, *, classifier=True, X_labelled=None
+):
     """Check the requested soft-target source and resolve ``"auto"``.
 
-    ``"auto"``: a fitted teacher uses ``"predict"`` (its OOB rows cannot be assumed
-    to be these rows); an unfitted bagged ensemble uses ``"oob"``; any other
-    unfitted teacher uses ``"cross_fit"`` when every class (every fold, for a
-    regressor) has at least ``cv`` labelled rows, else ``"predict"``.
+    ``"auto"``: a fitted teacher uses ``"oob"`` when its out-of-bag estimates
+    are shown to be those of the rows ``X_labelled`` (see
+    ``sklearn_kd._oob``), else ``"predict"``; an unfitted bagged ensemble uses
+    ``"oob"``; any other unfitted teacher uses ``"cross_fit"`` when every class
+    (every fold, for a regressor) has at least ``cv`` labelled rows, else
+    ``"predict"``.
     """
     fitted = is_fitted(teacher)
     if classifier:
         _, counts = np.unique(y_labelled, return_counts=True)
     else:
         counts = np.array([len(y_labelled)])
-    n_splits = cv if isinstance(cv, Integral) else 2
+    n_splits = _n_splits(cv, y_labelled, classifier)
     enough_rows = len(counts) > 0 and counts.min() >= n_splits
     if soft_targets == "auto":
         if fitted:
-            return "predict"
+            own_rows = X_labelled is not None and oob_estimates_belong_to(
+                teacher, X_labelled, classifier=classifier
+            )
+            return "oob" if own_rows else "predict"
         if _supports_oob(teacher):
             return "oob"
         return "cross_fit" if enough_rows else "predict"
@@ -92,6 +109,20 @@ def resolve_source(teacher, soft_targets, y_labelled, cv, *, classifier=True):
                 f"soft_targets='oob' needs out-of-bag estimates, but the fitted teacher "
                 f"{name} has no {estimates}: refit it with oob_score=True "
                 "and bootstrap=True, pass it unfitted, or use soft_targets='predict'."
+            )
+        if (
+            fitted
+            and X_labelled is not None
+            and not oob_estimates_belong_to(teacher, X_labelled, classifier=classifier)
+            and len(stored_estimates(final_estimator(teacher), classifier))
+            == _num_samples(X_labelled)
+        ):
+            raise ValueError(
+                f"soft_targets='oob': the fitted teacher {name}'s out-of-bag "
+                "estimates are not those of these rows (recomputed from its trees "
+                "on a sample of rows, they differ): they belong to the rows it was "
+                "fitted on, in that order. Pass exactly those rows, or use "
+                "soft_targets='predict'."
             )
         if not fitted and not _supports_oob(teacher):
             raise ValueError(

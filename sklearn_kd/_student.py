@@ -20,6 +20,13 @@ class MLP(nn.Module):
         Width of each hidden layer.
     dropout : float, default=0.0
         Dropout probability after each hidden layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_kd import MLP
+    >>> MLP(4, 3, hidden_layer_sizes=(16, 8))(torch.zeros(2, 4)).shape
+    torch.Size([2, 3])
     """
 
     def __init__(self, n_features_in, n_classes, hidden_layer_sizes=(64,), dropout=0.0):
@@ -35,6 +42,18 @@ class MLP(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x):
+        """The logits of the encoded rows.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_rows, n_features_in)
+            Encoded rows.
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (n_rows, n_classes)
+            One output per class (or target).
+        """
         return self.layers(x)
 
 

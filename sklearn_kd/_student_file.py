@@ -72,7 +72,6 @@ def write_student(
     category_codes,
     allow_nan,
     input_offset=None,
-    extra=None,
 ):
     """Write ``network`` and its description to the open binary ``file``."""
     from . import __version__

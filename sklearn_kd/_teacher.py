@@ -13,6 +13,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ._gbdt import gbdt_library, raw_margins
 from ._probability import probabilities_to_logits, probability_problem
 from ._sklearn_compat import _num_samples, _safe_indexing
 
@@ -68,10 +69,13 @@ def _skorch_criterion_name(net):
 
 
 def resolve_response_method(teacher, response_method):
-    """Pick the teacher output to query: a method name or ``"module"``.
+    """Pick the teacher output to query: a method name, ``"module"`` or
+    ``"raw_margin"``.
 
     ``"module"`` means the raw output of a skorch net's module, read as logits or
     probabilities according to its criterion (see :func:`module_output_is_logits`).
+    ``"raw_margin"`` means the raw margins of a LightGBM, XGBoost or CatBoost
+    classifier, true logits (see ``sklearn_kd._gbdt``).
 
     Parameters
     ----------
@@ -82,7 +86,7 @@ def resolve_response_method(teacher, response_method):
 
     Returns
     -------
-    method : {"predict_proba", "decision_function", "module"}
+    method : {"predict_proba", "decision_function", "module", "raw_margin"}
     """
     name = type(teacher).__name__
     if _is_skorch_net(teacher):
@@ -95,6 +99,8 @@ def resolve_response_method(teacher, response_method):
     has_proba = hasattr(teacher, "predict_proba")
     has_decision = hasattr(teacher, "decision_function")
     if response_method == "auto":
+        if gbdt_library(final_estimator(teacher)) is not None:
+            return "raw_margin"
         if (
             has_decision
             and type(final_estimator(teacher)).__name__ in _LOGIT_ESTIMATORS
@@ -145,6 +151,15 @@ def teacher_classes(teacher):
 
 
 def _query_batch(teacher, X_batch, method):
+    if method == "raw_margin":
+        model = teacher
+        while not gbdt_library(model):  # through pipelines and frozen models
+            if isinstance(model, FrozenEstimator):
+                model = model.estimator
+            else:
+                X_batch = model[:-1].transform(X_batch)
+                model = model.steps[-1][1]
+        return np.asarray(raw_margins(model, X_batch), dtype=np.float64)
     if method == "module":
         output = teacher.forward(X_batch, training=False, device="cpu")
         return output.detach().numpy()

@@ -7,7 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._probability import PROBABILITY_FLOOR, softmax
 from ._shared_models import SharedFittedModels
-from ._sklearn_compat import StrOptions, _fit_context
+from ._sklearn_compat import StrOptions, _fit_context, validate_parameters
 
 
 class TeacherEnsemble(SharedFittedModels, ClassifierMixin, BaseEstimator):
@@ -189,7 +189,7 @@ class TeacherEnsemble(SharedFittedModels, ClassifierMixin, BaseEstimator):
         return True
 
     def _combined_proba(self, X):
-        self._validate_params()
+        validate_parameters(self)
         classes, columns = self._class_layout()
         weights = self._normalised_weights()
         member_probas = [_member_proba(member, X) for member in self.estimators]

@@ -335,7 +335,7 @@ def test_shift_logit_bias(iris, iris_forest):
         ({"soft_target_weight": 1.5}, "soft_target_weight"),
         ({"soft_target_weight": -0.1}, "soft_target_weight"),
         ({"augment_factor": 0}, "augment_factor"),
-        ({"studnet__width": 3}, "unexpected parameters"),
+        ({"studnet__width": 3}, "did you mean .student__width."),
         (
             {"device": "cuda:0"}
             if not torch.cuda.is_available()

@@ -83,15 +83,22 @@ CONFIGURATION_CHECKS = {
     "check_classifier_data_not_an_array",
 }
 
+KWARGS_REFUSED = (
+    "the check passes the nested-parameter catch-all **kwargs as a keyword named "
+    "'kwargs'; an unknown keyword is refused at construction, with the near name, "
+    "as skorch refuses one"
+)
 EXPECTED_FAILED_CHECKS = {
     "SpecialistEnsembleClassifier": {},
     "DistilledRegressor": {
+        "check_do_not_raise_errors_in_init_or_set_params": KWARGS_REFUSED,
         "check_sample_weight_equivalence_on_dense_data": (
             "mini-batch training is stochastic: a row of weight 2 and a duplicated "
             "row land in different batches, so the fits differ"
         ),
     },
     "DistilledClassifier": {
+        "check_do_not_raise_errors_in_init_or_set_params": KWARGS_REFUSED,
         "check_classifiers_classes": (
             "the check uses the labels {-1, 1}; -1 marks unlabelled transfer rows "
             "here, as in sklearn.semi_supervised"

@@ -2,7 +2,6 @@
 the right answer or a warning or error that says what to do."""
 
 import warnings
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -20,6 +19,7 @@ from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 
 from sklearn_kd import DistilledClassifier, DistilledRegressor
 from sklearn_kd._classifier import UnlabelledRowsWarning
+from sklearn_kd._regressor import RegressionTask, TargetScale
 
 
 @pytest.fixture(scope="module")
@@ -146,15 +146,18 @@ def test_sample_weight_on_a_few_rows_skips_the_selection(n_weighted):
 
 
 def test_huber_candidates_are_scored_with_huber():
-    model = DistilledRegressor(loss="huber", huber_delta=1.0)
-    stage = SimpleNamespace(scale=np.array([1.0]))
+    targets = TargetScale(shift=np.array([0.0]), scale=np.array([1.0]))
     labels = np.array([[0.0], [0.0]])
-    losses = model._validation_losses(np.array([[0.5], [100.0]]), labels, None, stage)
-    np.testing.assert_allclose(losses, [0.125, 99.5])
-    squared = DistilledRegressor()._validation_losses(
-        np.array([[0.5], [100.0]]), labels, None, stage
+    outputs = np.array([[0.5], [100.0]])
+    huber = RegressionTask.from_estimator(
+        DistilledRegressor(loss="huber", huber_delta=1.0)
     )
-    np.testing.assert_allclose(squared, [0.25, 1e4])
+    losses = huber.validation_losses(outputs, labels, None, targets)
+    np.testing.assert_allclose(losses, [0.125, 99.5])
+    squared = RegressionTask.from_estimator(DistilledRegressor())
+    np.testing.assert_allclose(
+        squared.validation_losses(outputs, labels, None, targets), [0.25, 1e4]
+    )
 
 
 @pytest.fixture

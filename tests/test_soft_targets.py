@@ -9,6 +9,7 @@ from sklearn.ensemble import (
     RandomForestClassifier,
 )
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, StratifiedKFold
 
 from sklearn_kd._soft_targets import cross_fit_folds, resolve_source, teacher_outputs
 from sklearn_kd._teacher import ClassifierReading, resolve_response_method
@@ -139,3 +140,12 @@ def test_categorical_features_are_one_hot_encoded_in_the_student(iris):
     assert model.score(X, y) > 0.9
     with pytest.raises(ValueError, match="outside"):
         fast_distiller(teacher, categorical_features=[4]).fit(X, y)
+
+
+@pytest.mark.parametrize("cv", [5, StratifiedKFold(5), KFold(5)])
+def test_auto_source_counts_the_folds_a_splitter_makes(cv):
+    # A class of 3 rows cannot be cross-fitted over 5 folds, however the
+    # folds are given.
+    y = np.array([0] * 20 + [1] * 3)
+    assert resolve_source(LogisticRegression(), "auto", y, cv) == "predict"
+    assert resolve_source(LogisticRegression(), "auto", y, 3) == "cross_fit"
