@@ -4,9 +4,11 @@ Imputation of missing values (with a missing indicator), the encoding of numeric
 columns and the one-hot encoding of categorical columns are fitted here into an
 :class:`EncodingSpec` of numpy arrays. The student's network carries them as
 buffers of a torch module (``sklearn_kd._student.InputEncoder``), so that they
-travel with it through pickling, to the GPU and into ONNX; the numpy
-inference path evaluates the same encoding with :meth:`EncodingSpec.encode`.
-Nothing runs in scikit-learn at prediction time, and this module needs no torch.
+travel with it through pickling, to the GPU and into ONNX. The arithmetic is
+written once, in :func:`encode_rows`, over the few array operations numpy and
+torch share: torch evaluates it in training and ONNX tracing, numpy on the
+small-batch path and in the torch-free file (:meth:`EncodingSpec.encode`). Nothing runs in scikit-learn at prediction
+time, and this module needs no torch.
 
 Numeric columns are encoded one of two ways (``encoding``):
 
@@ -21,6 +23,7 @@ Numeric columns are encoded one of two ways (``encoding``):
 """
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -82,23 +85,71 @@ class EncodingSpec:
         torch module holds (rounded to float32), computed in float64, so that a
         row's output does not depend on the batch it comes in.
         """
-        parts = []
-        f = _float32_arrays(self)
-        if len(self.numeric_column):
-            values = X[:, self.numeric_column]
-            values = np.where(np.isnan(values), f["numeric_fill"], values)
-            parts.append((values - f["numeric_shift"]) / f["numeric_scale"])
-        if len(self.bin_column):
-            values = X[:, self.bin_column]
-            values = np.where(np.isnan(values), f["bin_fill"], values)
-            ratio = (values - f["bin_left"]) / f["bin_width"]
-            parts.append(np.minimum(np.maximum(ratio, f["bin_low"]), f["bin_high"]))
-        if len(self.missing_column):
-            parts.append(np.isnan(X[:, self.missing_column]).astype(np.float64))
-        if len(self.category_column):
-            one_hot = X[:, self.category_column] == f["category_value"]
-            parts.append(one_hot.astype(np.float64))
-        return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+        arrays = {**self.arrays(), **_float32_arrays(self)}
+        return encode_rows(np.asarray(X, dtype=np.float64), arrays)
+
+
+def encode_rows(X, arrays):
+    """The encoding's arithmetic, written once for numpy and torch alike.
+
+    Parameters
+    ----------
+    X : array of shape (n_rows, n_features)
+        Raw rows, a numpy array or a torch tensor.
+    arrays : mapping of str to array
+        The :class:`EncodingSpec` fields, in ``X``'s library: index fields as
+        integers, the others as floats.
+
+    Returns
+    -------
+    encoded : array of shape (n_rows, n_outputs), in ``X``'s library and dtype
+    """
+    xp = _operations(X)
+    parts = []
+    if arrays["numeric_column"].shape[0]:
+        values = X[:, arrays["numeric_column"]]
+        values = xp.where(xp.isnan(values), arrays["numeric_fill"], values)
+        parts.append((values - arrays["numeric_shift"]) / arrays["numeric_scale"])
+    if arrays["bin_column"].shape[0]:
+        values = X[:, arrays["bin_column"]]
+        values = xp.where(xp.isnan(values), arrays["bin_fill"], values)
+        ratio = (values - arrays["bin_left"]) / arrays["bin_width"]
+        ratio = xp.minimum(xp.maximum(ratio, arrays["bin_low"]), arrays["bin_high"])
+        parts.append(ratio)
+    if arrays["missing_column"].shape[0]:
+        parts.append(xp.as_float(xp.isnan(X[:, arrays["missing_column"]]), X))
+    if arrays["category_column"].shape[0]:
+        one_hot = X[:, arrays["category_column"]] == arrays["category_value"]
+        parts.append(xp.as_float(one_hot, X))
+    return xp.columns(parts) if len(parts) > 1 else parts[0]
+
+
+_NUMPY = SimpleNamespace(
+    where=np.where,
+    isnan=np.isnan,
+    minimum=np.minimum,
+    maximum=np.maximum,
+    as_float=lambda mask, like: mask.astype(like.dtype),
+    columns=lambda parts: np.concatenate(parts, axis=1),
+)
+
+
+def _operations(X):
+    """The operations :func:`encode_rows` needs, in ``X``'s library: six
+    functions, not worth a dependency. torch is imported only for a tensor, so
+    that this module loads without it."""
+    if isinstance(X, np.ndarray):
+        return _NUMPY
+    import torch
+
+    return SimpleNamespace(
+        where=torch.where,
+        isnan=torch.isnan,
+        minimum=torch.minimum,
+        maximum=torch.maximum,
+        as_float=lambda mask, like: mask.to(like.dtype),
+        columns=lambda parts: torch.cat(parts, dim=1),
+    )
 
 
 def _float32_arrays(spec):

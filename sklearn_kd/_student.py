@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._encoding import INDEX_FIELDS, EncodingSpec, encoding_spec
+from ._encoding import INDEX_FIELDS, EncodingSpec, encode_rows, encoding_spec
 
 
 class MLP(nn.Module):
@@ -111,25 +111,19 @@ class InputEncoder(nn.Module):
         return EncodingSpec(self.n_features, **arrays, encoding=self.encoding)
 
     def forward(self, x):
-        parts = []
-        if len(self.numeric_column):
-            values = x[:, self.numeric_column]
-            values = torch.where(torch.isnan(values), self.numeric_fill, values)
-            parts.append((values - self.numeric_shift) / self.numeric_scale)
-        if len(self.bin_column):
-            values = x[:, self.bin_column]
-            values = torch.where(torch.isnan(values), self.bin_fill, values)
-            ratio = (values - self.bin_left) / self.bin_width
-            parts.append(
-                torch.minimum(torch.maximum(ratio, self.bin_low), self.bin_high)
-            )
-        if len(self.missing_column):
-            parts.append(torch.isnan(x[:, self.missing_column]).to(x.dtype))
-        if len(self.category_column):
-            parts.append(
-                (x[:, self.category_column] == self.category_value).to(x.dtype)
-            )
-        return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+        """The encoded rows (see ``sklearn_kd._encoding.encode_rows``).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_rows, n_features)
+            Raw rows, float32.
+
+        Returns
+        -------
+        encoded : torch.Tensor of shape (n_rows, n_outputs)
+            The network's input.
+        """
+        return encode_rows(x, dict(self.named_buffers()))
 
 
 class StudentModule(nn.Module):
