@@ -620,18 +620,26 @@ def _choice_label(params):
     return Choice(**{key: params[key] for key in Choice.__dataclass_fields__}).label()
 
 
+def on_every_seed(name, config, run_seed, *extra):
+    """``run_seed(data, seed, config, threads, *extra)`` for each seed, side by
+    side in ``config["jobs"]`` processes, on the data set capped at the
+    automatic-default part's rows; and the data set's sizes."""
+    X_train, X_test, y_train, y_test, categorical, info = load(
+        name, config["auto_max_train"]
+    )
+    data = (X_train, X_test, y_train, y_test, categorical)
+    per_seed = Parallel(n_jobs=config["jobs"])(
+        delayed(run_seed)(data, seed, config, config["threads"], *extra)
+        for seed in config["seeds"]
+    )
+    return per_seed, info
+
+
 def run_auto(config, cache, results):
     rows, verdicts = [], []
     seeds = config["seeds"]
     for name in config["auto_datasets"]:
-        X_train, X_test, y_train, y_test, categorical, info = load(
-            name, config["auto_max_train"]
-        )
-        data = (X_train, X_test, y_train, y_test, categorical)
-        per_seed = Parallel(n_jobs=config["jobs"])(
-            delayed(run_auto_seed)(data, seed, config, config["threads"], cache)
-            for seed in seeds
-        )
+        per_seed, info = on_every_seed(name, config, run_auto_seed, cache)
         labels = ["forest (teacher)"] + [
             k for k in per_seed[0] if k != "forest (teacher)"
         ]
@@ -807,14 +815,7 @@ def run_gbdt(config, cache, results):
     rows, verdicts = [], []
     seeds = config["seeds"]
     for name in config["auto_datasets"]:
-        X_train, X_test, y_train, y_test, categorical, info = load(
-            name, config["auto_max_train"]
-        )
-        data = (X_train, X_test, y_train, y_test, categorical)
-        per_seed = Parallel(n_jobs=config["jobs"])(
-            delayed(run_gbdt_seed)(data, seed, config, config["threads"])
-            for seed in seeds
-        )
+        per_seed, info = on_every_seed(name, config, run_gbdt_seed)
         accuracy = {
             label: np.array([measured[label]["accuracy"] for measured in per_seed])
             for label in per_seed[0]

@@ -124,11 +124,17 @@ def encode_rows(X, arrays):
     return xp.columns(parts) if len(parts) > 1 else parts[0]
 
 
-_NUMPY = SimpleNamespace(
-    where=np.where,
-    isnan=np.isnan,
-    minimum=np.minimum,
-    maximum=np.maximum,
+def _namespace(library, as_float, columns):
+    shared = ("where", "isnan", "minimum", "maximum")  # alike in numpy and torch
+    return SimpleNamespace(
+        **{name: getattr(library, name) for name in shared},
+        as_float=as_float,
+        columns=columns,
+    )
+
+
+_NUMPY = _namespace(
+    np,
     as_float=lambda mask, like: mask.astype(like.dtype),
     columns=lambda parts: np.concatenate(parts, axis=1),
 )
@@ -142,11 +148,8 @@ def _operations(X):
         return _NUMPY
     import torch
 
-    return SimpleNamespace(
-        where=torch.where,
-        isnan=torch.isnan,
-        minimum=torch.minimum,
-        maximum=torch.maximum,
+    return _namespace(
+        torch,
         as_float=lambda mask, like: mask.to(like.dtype),
         columns=lambda parts: torch.cat(parts, dim=1),
     )
