@@ -19,12 +19,12 @@ names avoid the column names; should a column carry the output's name
 (``probabilities``, ``predictions``), the output is called ``<name>_1``
 instead. The model's ``metadata_props`` describe the file:
 
-- ``sklearn_kd.format_version``: ``"1"``;
+- ``sklearn_kd.format_version``: ``"2"``;
 - ``sklearn_kd.kind``: ``"classifier"`` or ``"regressor"``;
 - ``sklearn_kd.classes``: JSON list of class labels, in output order;
 - ``sklearn_kd.feature_names``: JSON list of the expected columns, in order
   (null when the student was trained on an unnamed array);
-- ``sklearn_kd.category_mapping``: JSON object, each string column's
+- ``sklearn_kd.category_codes``: JSON object, each string column's
   categories in code order (null without string columns);
 - ``sklearn_kd.inputs``: JSON list of ``{"name", "type"}`` of the graph's inputs.
 
@@ -46,8 +46,11 @@ import warnings
 import numpy as np
 
 from ._files import atomic_file
+from ._student_file import student_description
 
-ONNX_FORMAT_VERSION = 1
+#: 2: the string columns' categories are under ``sklearn_kd.category_codes``,
+#: the key of the numpy file's description (``sklearn_kd.category_mapping`` in 1).
+ONNX_FORMAT_VERSION = 2
 _LABEL_ENCODER_OPSET = 3
 
 
@@ -324,23 +327,22 @@ def export_onnx(
             {"name": name, "type": numeric if values is None else "string"}
             for name, values in columns
         ]
+    described = student_description(
+        kind=kind,
+        classes=classes,
+        feature_names=None
+        if feature_names is None
+        else [str(n) for n in feature_names],
+        category_codes=category_codes,
+    )
     metadata = {
         "sklearn_kd.format_version": str(ONNX_FORMAT_VERSION),
-        "sklearn_kd.kind": kind,
-        "sklearn_kd.classes": json.dumps(
-            None if classes is None else np.asarray(classes).tolist()
-        ),
-        "sklearn_kd.feature_names": json.dumps(
-            None if feature_names is None else [str(n) for n in feature_names]
-        ),
-        "sklearn_kd.category_mapping": json.dumps(
-            None
-            if category_codes is None
-            else {
-                str(column): [str(value) for value in values]
-                for column, values in category_codes.categories.items()
-            }
-        ),
+        "sklearn_kd.kind": kind,  # a plain string, as in format version 1
+        **{
+            f"sklearn_kd.{key}": json.dumps(value)
+            for key, value in described.items()
+            if key != "kind"
+        },
         "sklearn_kd.inputs": json.dumps(inputs),
     }
     onnx.helper.set_model_props(model, metadata)

@@ -62,6 +62,25 @@ def _json_values(values, what):
     return values
 
 
+def student_description(*, kind, classes, feature_names, category_codes):
+    """What a student's files say of it, as JSON values under the keys both
+    formats use: the ``.npz`` file's description and the ONNX file's
+    ``sklearn_kd.<key>`` metadata."""
+    return {
+        "kind": kind,
+        "classes": None if classes is None else _json_values(classes, "class labels"),
+        "feature_names": None
+        if feature_names is None
+        else _json_values(feature_names, "feature names"),
+        "category_codes": None
+        if category_codes is None
+        else {
+            str(column): _json_values(values, f"categories of column {column!r}")
+            for column, values in category_codes.categories.items()
+        },
+    }
+
+
 def write_student(
     file,
     network,
@@ -79,20 +98,15 @@ def write_student(
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "kind": kind,
+        **student_description(
+            kind=kind,
+            classes=classes,
+            feature_names=feature_names,
+            category_codes=category_codes,
+        ),
         "n_features": int(network.n_features_in),
-        "feature_names": None
-        if feature_names is None
-        else _json_values(feature_names, "feature names"),
         "encoding": network.encoding.encoding,
         "n_layers": len(network.weights),
-        "classes": None if classes is None else _json_values(classes, "class labels"),
-        "category_codes": None
-        if category_codes is None
-        else {
-            str(column): _json_values(values, f"categories of column {column!r}")
-            for column, values in category_codes.categories.items()
-        },
         "allow_nan": bool(allow_nan),
         "written_by": __version__,
     }

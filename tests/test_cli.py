@@ -447,5 +447,5 @@ def test_the_onnx_file_carries_what_it_needs(tmp_path):
     assert status == 0
     metadata = {p.key: p.value for p in onnx.load(out).metadata_props}
     assert metadata["sklearn_kd.classes"] == '["benign", "malignant"]'
-    assert "colour" in metadata["sklearn_kd.category_mapping"]
+    assert "colour" in metadata["sklearn_kd.category_codes"]
     assert metadata["sklearn_kd.feature_names"].startswith('["mean radius"')

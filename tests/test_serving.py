@@ -275,10 +275,17 @@ def test_onnx_takes_dataframe_columns_as_they_are(tmp_path):
     assert [item["name"] for item in inputs] == list(frame.columns)
     assert json.loads(metadata["sklearn_kd.feature_names"]) == list(frame.columns)
     assert json.loads(metadata["sklearn_kd.classes"]) == [0, 1]
-    assert set(json.loads(metadata["sklearn_kd.category_mapping"])) == {
+    assert set(json.loads(metadata["sklearn_kd.category_codes"])) == {
         "colour",
         "size",
     }
+    # Both files take the shared facts, under the same keys, from one description.
+    student.save(tmp_path / "student.npz")
+    with np.load(tmp_path / "student.npz") as archive:
+        description = json.loads(str(archive["__meta__"]))
+    assert metadata["sklearn_kd.kind"] == description["kind"]
+    for key in ("classes", "feature_names", "category_codes"):
+        assert json.loads(metadata[f"sklearn_kd.{key}"]) == description[key], key
     unseen = frame.copy()
     unseen.loc[0, "colour"] = "purple"
     for rows in (frame, unseen[:1]):
