@@ -877,6 +877,9 @@ def main():
     parser.add_argument("--quick", action="store_true", help="one data set, small")
     parser.add_argument("--parts", default="auto,main,sweep,hgb")
     parser.add_argument("--datasets", nargs="+", help="override the main data sets")
+    parser.add_argument(
+        "--auto-datasets", nargs="+", help="override the auto and gbdt parts' sets"
+    )
     parser.add_argument("--max-train", type=int, help="cap on training rows")
     parser.add_argument("--munge-factors", type=int, nargs="*", help="MUNGE factors")
     parser.add_argument("--seeds", type=int, nargs="+", help="forest/student seeds")
@@ -889,6 +892,8 @@ def main():
     config = dict(QUICK if args.quick else FULL)
     if args.datasets:
         config["datasets"] = args.datasets
+    if args.auto_datasets:
+        config["auto_datasets"] = args.auto_datasets
     if args.max_train:
         config["max_train"] = args.max_train
     if args.munge_factors is not None:
