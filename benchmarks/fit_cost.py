@@ -27,7 +27,7 @@ case's distiller fit under cProfile and writes the top functions.
 
 Usage: ``python benchmarks/fit_cost.py [--quick] [--cases NAME[:ROWS] ...]
 [--busy {no,yes,both}] [--timeout S] [--max-rows N] [--python PATH]
-[--pythonpath DIR] [--suffix NAME] [--merge] [--profile CASE]``.
+[--pythonpath DIR] [--suffix NAME] [--merge] [--render] [--profile CASE]``.
 """
 
 import argparse
@@ -588,6 +588,11 @@ def main():
         help="keep the rows of an earlier run of the same result file "
         "(a case and machine state run again replaces its row)",
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="rewrite the results files from their records, running nothing",
+    )
     parser.add_argument("--profile", metavar="CASE", help="cProfile one case's fit")
     parser.add_argument("--profile-top", type=int, default=25)
     parser.add_argument("--case", help=argparse.SUPPRESS)
@@ -603,6 +608,8 @@ def main():
         return
 
     cases = args.cases or (QUICK_CASES if args.quick else FULL_CASES)
+    if args.render:
+        cases, args.merge = [], True
     states = {"no": [False], "yes": [True], "both": [False, True]}[args.busy]
     stem = result_stem(args)
     records, skipped = [], []
@@ -661,8 +668,10 @@ def main():
         "selection steps are derived from the selection line (MUNGE "
         "candidates train on rows x (1 + augment_factor)).",
         "busy: beside one `python -c 'while True: pass'` process started by "
-        "the script for the case; the load average (1 min) is the machine's, "
-        "other people's jobs included.",
+        "the script for the case; idle: without it. The load average (1 min) "
+        "is the machine's, other jobs included: above about 1 for an idle case, "
+        "or 2 for a busy one, other work shared the two cores and slowed the "
+        "teacher's fit and the distiller's alike.",
         f"Package timed: {', '.join(packages) or '-'}"
         + (f" (commit {commit})" if commit else "")
         + ".",
