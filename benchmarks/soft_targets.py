@@ -761,6 +761,13 @@ def run_auto(config, cache, results):
 
 
 GBDT_TEACHERS = ("LightGBM", "XGBoost")
+GBDT_NOTE = (
+    "GBDT part: LGBMClassifier() and XGBClassifier() at their defaults (n_jobs=1, "
+    "random_state the seed), fitted on the training rows (labels coded 0..k-1) "
+    "and passed fitted; each default student is the automatic default, read "
+    "through the teacher's raw margins. Fit seconds of a student exclude its "
+    "teacher's fit."
+)
 
 
 def gbdt_teacher(name, seed):
@@ -946,6 +953,8 @@ def main():
         "student; differences are paired by seed.",
         f"Total run time {seconds / 60:.1f} min.",
     ]
+    if "gbdt" in parts:
+        notes.insert(3, GBDT_NOTE)
     name = "soft_targets" if len(parts) == 4 else "soft_targets_" + "_".join(parts)
     name += f"_{args.tag}" if args.tag else ""
     report(
