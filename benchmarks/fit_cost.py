@@ -27,7 +27,8 @@ case's distiller fit under cProfile and writes the top functions.
 
 Usage: ``python benchmarks/fit_cost.py [--quick] [--cases NAME[:ROWS] ...]
 [--busy {no,yes,both}] [--timeout S] [--max-rows N] [--python PATH]
-[--pythonpath DIR] [--suffix NAME] [--merge] [--render] [--profile CASE]``.
+[--pythonpath DIR] [--suffix NAME] [--merge] [--render] [--note TEXT]
+[--profile CASE]``.
 """
 
 import argparse
@@ -589,6 +590,11 @@ def main():
         "(a case and machine state run again replaces its row)",
     )
     parser.add_argument(
+        "--note",
+        action="append",
+        help="a fact about this run, kept in the results (repeatable)",
+    )
+    parser.add_argument(
         "--render",
         action="store_true",
         help="rewrite the results files from their records, running nothing",
@@ -613,8 +619,11 @@ def main():
     states = {"no": [False], "yes": [True], "both": [False, True]}[args.busy]
     stem = result_stem(args)
     records, skipped = [], []
+    run_notes = []
     if args.merge and (RESULTS_DIR / f"{stem}.json").exists():
-        records = json.loads((RESULTS_DIR / f"{stem}.json").read_text())["records"]
+        earlier = json.loads((RESULTS_DIR / f"{stem}.json").read_text())
+        records, run_notes = earlier["records"], earlier.get("run_notes", [])
+    run_notes += args.note or []
     for spec in cases:
         n_rows = train_rows(spec)
         if args.max_rows is not None and n_rows > args.max_rows:
@@ -676,6 +685,7 @@ def main():
         + (f" (commit {commit})" if commit else "")
         + ".",
     ]
+    notes += run_notes
     if skipped:
         notes.append("Skipped: " + "; ".join(skipped) + ".")
     timed_out = [r["case"] for r in records if "timed_out" in r]
@@ -704,7 +714,12 @@ def main():
         info,
         quick=quick,
         notes=notes,
-        extra={"records": records, "pythonpath": args.pythonpath, "commit": commit},
+        extra={
+            "records": records,
+            "run_notes": run_notes,
+            "pythonpath": args.pythonpath,
+            "commit": commit,
+        },
     )
 
 
