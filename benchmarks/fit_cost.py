@@ -641,6 +641,8 @@ def main():
                 record
             ]
 
+    order = {case: position for position, case in enumerate(FULL_CASES)}
+    records.sort(key=lambda r: (order.get(r["case"], len(order)), r["busy"]))
     started = [
         r["messages"]["start"] for r in records if "start" in r.get("messages", {})
     ]
