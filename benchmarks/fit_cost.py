@@ -62,6 +62,8 @@ REGRESSION_SETS = [  # the sets of regression.py (random split only)
 FULL_CASES = ["digits", *AUTO_SETS, *KDDCUP_SWEEP, *REGRESSION_SETS]
 QUICK_CASES = ["digits", "pmlb_krkopt:2000", "pmlb_magic:2000"]
 MARK = "@@fit_cost "
+#: How the results name the package a case timed.
+PACKAGE_LABELS = ("this checkout", "the --pythonpath copy")
 STAGE_LINE = re.compile(r"^\[(Distilled\w+)\] (.*) \((\d+(?:\.\d+)?) s\)$")
 STAGE_COLUMNS = {  # table column -> how the stage's title starts
     "teacher queries s": "teacher",
@@ -648,14 +650,11 @@ def main():
     ]
     info = started[-1]["machine"] if started else machine()
     root = str(Path(__file__).resolve().parents[1])
-    packages = sorted(
-        {
-            "this checkout"
-            if s["package"].startswith(root)
-            else "the --pythonpath copy"
-            for s in started
-        }
-    )
+    for start in started:  # the results name no machine path
+        if start["package"] not in PACKAGE_LABELS:
+            inside = start["package"].startswith(root)
+            start["package"] = PACKAGE_LABELS[0 if inside else 1]
+    packages = sorted({start["package"] for start in started})
     commit = None
     if args.pythonpath:
         found = subprocess.run(
