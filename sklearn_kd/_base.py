@@ -67,6 +67,7 @@ from ._skorch_net import (
     EpochProgressBar,
     FixedSplit,
     RowTensors,
+    StudentTraining,
     TeacherFidelity,
     with_label_targets,
 )
@@ -381,7 +382,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             if can_select(self, n_labelled, n_rows, has_teacher):
 
                 def train_candidate(rows, choice, max_epochs):
-                    return self._train_student(
+                    return self._student_training(
                         task, rows, data, stage, choice, seed, max_epochs=max_epochs
                     )
 
@@ -399,9 +400,9 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             if not choice.augment:
                 transfer = transfer.take(np.arange(transfer.n_real))
             with progress.stage(f"student ({choice.label()})") as said:
-                student = self._train_student(
+                student = self._student_training(
                     task, transfer, data, stage, choice, seed, accelerator=accelerator
-                )
+                ).run()
                 said.append(
                     f"{len(student.history)} epochs on {len(transfer)} rows in "
                     f"batches of {student.batch_size}, train loss "
@@ -826,7 +827,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             callbacks.append(("progress_bar", EpochProgressBar()))
         return callbacks
 
-    def _train_student(
+    def _student_training(
         self,
         task,
         transfer,
@@ -838,16 +839,17 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         max_epochs=None,
         accelerator=None,
     ):
-        """Train a student with the settings ``choice`` on ``transfer``.
+        """A student with the settings ``choice``, ready to train on ``transfer``.
 
         ``max_epochs`` set means a candidate of the automatic selection: it
-        trains without early stopping, callbacks or progress output. With an
+        trains without early stopping, callbacks or progress output, and may
+        be trained on (:meth:`StudentTraining.run` again). With an
         ``accelerator``, the net trains through Accelerate and is unwrapped
         into a plain net afterwards.
 
         Returns
         -------
-        net : skorch net
+        StudentTraining
         """
         device = resolve_device(self.device)
         net_class = task.net_class
@@ -948,14 +950,15 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                             student_rows(transfer.X, data.input_offset)
                         ).to(device)
                     )
-                targets = torch.as_tensor(packed, device=device)
-                net.partial_fit(RowTensors(inputs, targets), y=None)
-        if accelerator is not None:
-            from ._accelerate import unwrapped
+            unwrap = None
+            if accelerator is not None:
+                from ._accelerate import unwrapped
 
-            net = unwrapped(net, task.net_class)
-        net.module_.eval()
-        return net
+                def unwrap(net):
+                    return unwrapped(net, task.net_class)
+
+            dataset = RowTensors(inputs, torch.as_tensor(packed, device=device))
+            return StudentTraining(net, dataset, n_threads, unwrap=unwrap)
 
     def _accelerate_params(self, accelerator):
         if accelerator is None:

@@ -10,12 +10,15 @@ With ``encoding``, ``augment`` or ``soft_target_weight`` left at ``"auto"``,
 3. every candidate (a fixed list: the encodings, with and without MUNGE, at a
    soft-target weight, and the label-only student of each encoding) trains on
    the other rows on a reduced budget (part of the training budget, on at most
-   a fixed number of real rows);
-4. the cheapest candidate (rows times weights) whose held-out loss is within
-   one standard error of the best one's wins (the one-standard-error rule:
-   a costlier candidate must win clearly; among equally cheap ones the
-   fallback, a distilled student, comes first), and the student is trained on
-   all rows with its settings.
+   a fixed number of real rows), in two rounds of successive halving: all
+   train for a third of their epochs, then the better half by held-out loss
+   (with the best label-only candidate, whatever its rank) trains on to the
+   whole;
+4. among those, the cheapest candidate (rows times weights) whose held-out
+   loss is within one standard error of the best one's wins (the
+   one-standard-error rule: a costlier candidate must win clearly; among
+   equally cheap ones the fallback, a distilled student, comes first), and the
+   student is trained on all rows with its settings.
 
 The rule has no row count at which it switches: from a hold-out of
 :data:`MIN_VALIDATION_ROWS` rows on it always runs, and on a small hold-out the
@@ -26,6 +29,7 @@ real rows: beyond, real rows are plentiful and the synthetic ones would
 multiply the work for little. A parameter given explicitly is never searched.
 """
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -48,6 +52,9 @@ MIN_VALIDATION_ROWS = 10
 #: candidates as a full one, in half the time of 50% on 2,000 rows.
 EPOCH_SHARE = 0.25
 MAX_CANDIDATE_ROWS = 3000
+#: Every candidate first trains for this share of its epochs; the better half
+#: then trains on to the whole (successive halving, see :func:`second_round`).
+FIRST_ROUND_SHARE = 1 / 3
 #: MUNGE is searched up to this many real rows.
 MUNGE_MAX_ROWS = 20_000
 ENCODING_CANDIDATES = ("standard", "piecewise_linear")
@@ -160,8 +167,8 @@ def select(
     seed : int
         Seeds the hold-out and every candidate alike.
     progress : Progress
-    train : callable ``train(transfer, choice, max_epochs) -> net``
-        Trains one candidate on the given rows.
+    train : callable ``train(transfer, choice, max_epochs) -> StudentTraining``
+        One candidate, ready to train on the given rows in one run or more.
     score : callable ``score(logits, labels, sample_weight, targets) -> losses``
         Per held-out row losses of a candidate (the task's).
     stratify : bool
@@ -174,7 +181,8 @@ def select(
     choice : Choice
         The winner.
     scores : dict of str -> float
-        Each candidate's held-out log loss, by its label.
+        Each candidate's held-out loss, by its label, after the last round it
+        trained in.
     reason : str
         Why the winner won, in words.
     """
@@ -188,41 +196,90 @@ def select(
     valid_labels = transfer.labels[valid]
     valid_weights = transfer.sample_weight[valid]
     X_valid = student_rows(transfer.X[valid], input_offset)
-    losses, costs = {}, {}
+
+    def held_out_losses(net):
+        output = predict_logits(net.module_, X_valid, device=net.device)
+        return score(output, valid_labels, valid_weights, stage.targets)
+
+    losses, costs, trainings, epochs = {}, {}, {}, {}
     options = candidates(estimator, stage.outputs is not None, transfer.n_real)
     with progress.stage("selection") as said:
         bar = progress.bar(len(options), "choosing the student", "candidate")
         for choice in options:
             rows = transfer.rows_from(train_real) if choice.augment else train_real
-            epochs, _ = resolved_budget(
+            epochs[choice], _ = resolved_budget(
                 estimator, len(train_real), len(rows), share=EPOCH_SHARE
             )
-            net = train(transfer.take(rows), choice, epochs)
-            costs[choice] = training_cost(net, len(rows))
-            output = predict_logits(net.module_, X_valid, device=net.device)
-            losses[choice] = score(output, valid_labels, valid_weights, stage.targets)
+            trainings[choice] = train(transfer.take(rows), choice, epochs[choice])
+            net = trainings[choice].run(first_round_epochs(epochs[choice]))
+            costs[choice] = training_cost(net, len(rows), epochs[choice])
+            losses[choice] = held_out_losses(net)
             bar.update()
         bar.close()
-        chosen, reason = one_standard_error_choice(losses, costs, valid_weights)
+        kept = second_round(losses, valid_weights)
+        for choice in kept:
+            more = epochs[choice] - first_round_epochs(epochs[choice])
+            if more > 0:
+                losses[choice] = held_out_losses(trainings[choice].run(more))
+        chosen, reason = one_standard_error_choice(
+            {choice: losses[choice] for choice in kept}, costs, valid_weights
+        )
         scores = {
             choice.label(): float(np.average(loss, weights=valid_weights))
             for choice, loss in losses.items()
         }
+        dropped = [choice.label() for choice in options if choice not in kept]
         said.append(
             f"{len(options)} candidates on {len(train_real)} real rows, scored on "
             f"{len(valid)} held-out rows: "
             + "; ".join(f"{label} {score:.4f}" for label, score in scores.items())
+            + (
+                f"; stopped after the first round: {', '.join(dropped)}"
+                if dropped
+                else ""
+            )
             + f"; chose {chosen.label()}: {reason}"
         )
     return chosen, scores, reason
 
 
-def training_cost(net, n_rows):
-    """A candidate's training cost: rows seen (epochs times rows) times the
-    network's weights, about its arithmetic. Deterministic, unlike a measured
-    time, so the choice does not depend on the machine's load."""
+def first_round_epochs(epochs):
+    """A candidate's epochs in the first round: a :data:`FIRST_ROUND_SHARE` of
+    its ``epochs``, at least one."""
+    return max(1, round(FIRST_ROUND_SHARE * epochs))
+
+
+def second_round(losses, sample_weight):
+    """The candidates that train on after the first round.
+
+    The better half by mean held-out loss (successive halving), and the best
+    label-only candidate among them whatever its rank, so that the label-only
+    guard holds in the final comparison.
+
+    Returns
+    -------
+    kept : list of Choice
+        In ``losses``' order (the fallback first where kept).
+    """
+    means = {
+        choice: float(np.average(loss, weights=sample_weight))
+        for choice, loss in losses.items()
+    }
+    ranked = sorted(means, key=means.get)
+    kept = set(ranked[: math.ceil(len(ranked) / 2)])
+    label_only = [choice for choice in ranked if choice.soft_target_weight == 0]
+    if label_only and not kept & set(label_only):
+        kept.add(label_only[0])
+    return [choice for choice in losses if choice in kept]
+
+
+def training_cost(net, n_rows, epochs):
+    """A candidate's training cost over its whole budget: rows seen (epochs
+    times rows) times the network's weights, about its arithmetic.
+    Deterministic, unlike a measured time, so the choice does not depend on
+    the machine's load."""
     n_weights = sum(parameter.numel() for parameter in net.module_.parameters())
-    return len(net.history) * n_rows * n_weights
+    return epochs * n_rows * n_weights
 
 
 #: Costs within this factor of the cheapest count as equal (epochs are whole

@@ -29,6 +29,7 @@ from skorch.utils import to_numpy
 
 from ._loss import packed_labels
 from ._skorch_compat import LazyTrainingModes, step_optimizer, zero_grad_optimizer
+from ._torch_state import GeneratorState, torch_threads
 
 
 class RowTensors(Dataset):
@@ -326,3 +327,46 @@ class StudentNet(_TensorPath, NeuralNetClassifier):
 class StudentRegressorNet(_TensorPath, NeuralNetRegressor):
     """The regressor student's skorch net; the module predicts in the targets'
     units (see :func:`sklearn_kd._loss.pack_regression_targets`)."""
+
+
+class StudentTraining:
+    """A student net with its encoded rows, trained in one run or several.
+
+    Parameters
+    ----------
+    net : skorch net
+        Initialised, not trained.
+    dataset : RowTensors
+        The encoded rows and their packed targets.
+    n_threads : int or None
+        Torch threads while training (None: as set).
+    unwrap : callable or None
+        Turns the trained net into the one returned (an accelerated net into a
+        plain one).
+
+    Notes
+    -----
+    Must be created where torch's global generator is seeded for the student:
+    its dropout continues from that state, run after run.
+    """
+
+    def __init__(self, net, dataset, n_threads, unwrap=None):
+        self.net = net
+        self.dataset = dataset
+        self.n_threads = n_threads
+        self.unwrap = unwrap
+        self._generator = GeneratorState()
+
+    def run(self, epochs=None):
+        """Train ``epochs`` more epochs (None: the net's ``max_epochs``).
+
+        Returns
+        -------
+        net : skorch net
+            In evaluation mode.
+        """
+        with self._generator.continued(), torch_threads(self.n_threads):
+            self.net.partial_fit(self.dataset, y=None, epochs=epochs)
+        net = self.net if self.unwrap is None else self.unwrap(self.net)
+        net.module_.eval()
+        return net

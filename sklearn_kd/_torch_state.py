@@ -42,3 +42,22 @@ def torch_threads(n_threads):
             yield
         finally:
             torch.set_num_threads(previous)
+
+
+class GeneratorState:
+    """A saved state of torch's global generator, continued block after block.
+
+    :meth:`continued` runs a block from the saved state and saves the state
+    the block reached, restoring the caller's generator: a training run split
+    into several parts draws the same numbers as one run.
+    """
+
+    def __init__(self):
+        self.state = torch.get_rng_state()
+
+    @contextmanager
+    def continued(self):
+        with TORCH_STATE_LOCK, torch.random.fork_rng(devices=[]):
+            torch.set_rng_state(self.state)
+            yield
+            self.state = torch.get_rng_state()

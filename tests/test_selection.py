@@ -2,10 +2,13 @@
 
 import numpy as np
 import pytest
+import torch
 from conftest import FAST
 from sklearn.datasets import load_digits
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import GridSearchCV
+from skorch import NeuralNetClassifier
+from skorch.dataset import Dataset
 
 from sklearn_kd import DistilledClassifier
 from sklearn_kd._selection import (
@@ -15,7 +18,10 @@ from sklearn_kd._selection import (
     Choice,
     candidates,
     one_standard_error_choice,
+    second_round,
 )
+from sklearn_kd._skorch_net import StudentTraining
+from sklearn_kd._torch_state import seeded
 
 SETTINGS = {
     **FAST,
@@ -162,3 +168,70 @@ def test_the_cheapest_candidate_within_one_standard_error_wins():
     losses[clear] = base - 0.5
     costs[clear] = 10.0
     assert one_standard_error_choice(losses, costs, weights)[0] == clear
+
+
+def test_the_better_half_and_the_best_label_only_candidate_train_on():
+    options = candidates(DistilledClassifier(), has_teacher=True)
+    distilled = [choice for choice in options if choice.soft_target_weight > 0]
+    label_only = [choice for choice in options if choice.soft_target_weight == 0]
+    # the distilled candidates lead; the second label-only one beats the first
+    mean_loss = dict(zip(distilled, [0.1, 0.2, 0.3, 0.4], strict=True))
+    mean_loss |= {label_only[0]: 0.9, label_only[1]: 0.8}
+    losses = {choice: np.full(5, mean_loss[choice]) for choice in options}
+    kept = second_round(losses, np.ones(5))
+    assert kept == [*distilled[:3], label_only[1]]  # in the candidates' order
+    mean_loss[label_only[0]] = 0.05  # now a label-only one is in the better half
+    losses = {choice: np.full(5, mean_loss[choice]) for choice in options}
+    assert second_round(losses, np.ones(5)) == [*distilled[:2], label_only[0]]
+
+
+def test_halving_stops_the_worse_candidates_and_chooses_among_the_rest(digits, capsys):
+    X, y, forest = digits
+    model = DistilledClassifier(forest, **{**SETTINGS, "max_epochs": 12, "verbose": 1})
+    model.fit(X, y)
+    out = capsys.readouterr().out
+    assert "stopped after the first round" in out
+    stopped_text = out.split("stopped after the first round: ")[1].split("; chose")[0]
+    labels = [choice.label() for choice in candidates(model, True)]
+    stopped = [label for label in labels if label in stopped_text]
+    assert len(stopped) in (2, 3)  # 3 of 6 train on, a 4th if label-only
+    chosen = Choice(**{key: model.selected_params_[key] for key in FALLBACK})
+    assert chosen.label() not in stopped
+    assert set(model.selection_scores_) == set(labels)
+
+
+def test_a_training_split_in_runs_equals_one_run():
+    X, y = load_digits(return_X_y=True)
+    X = X.astype(np.float32)
+
+    def training():
+        with seeded(0):
+            module = torch.nn.Sequential(
+                torch.nn.Linear(64, 32), torch.nn.Dropout(0.3), torch.nn.Linear(32, 10)
+            )
+            net = NeuralNetClassifier(
+                module,
+                criterion=torch.nn.CrossEntropyLoss,
+                max_epochs=5,
+                batch_size=128,
+                train_split=None,
+                verbose=0,
+                iterator_train__shuffle=True,
+                iterator_train__generator=torch.Generator().manual_seed(0),
+            )
+            net.initialize()
+            return StudentTraining(net, Dataset(X, y), n_threads=1)
+
+    in_runs = training()
+    in_runs.run(2)
+    torch.manual_seed(123)  # the caller's generator does not reach the training
+    split = in_runs.run(3)
+    whole = training().run()
+    assert len(split.history) == len(whole.history) == 5
+    for a, b in zip(
+        split.module_.state_dict().values(),
+        whole.module_.state_dict().values(),
+        strict=True,
+    ):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert not split.module_.training
