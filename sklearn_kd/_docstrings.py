@@ -181,7 +181,10 @@ _BLOCKS = {
     one, so a teacher worse than its student cannot drag the default below
     training on labels alone), trains on the other rows for {epoch_share} of
     the training budget on at most {max_rows} real rows, and is scored on the
-    held-out rows by its {criterion}. The cheapest candidate (rows seen times
+    held-out rows by its {criterion}; the selection halves: all candidates
+    first train a third of those epochs, and only the better half (with the
+    best label-only candidate) trains on to the full epochs and is scored
+    again. The cheapest finished candidate (rows seen times
     the network's weights) within one standard error of the best score is
     trained again on all rows: a costlier candidate (the piecewise-linear
     encoding's wider input) must win clearly, and among equally cheap ones the
@@ -205,8 +208,9 @@ _BLOCKS = {
         trained with (chosen by ``fit`` where they were ``"auto"``), and its
         ``max_epochs`` and ``batch_size`` (the budget's where ``"auto"``).
     selection_scores_ : dict or None
-        Each candidate's held-out score (lower is better) when ``fit`` chose
-        between candidates; None when nothing was searched.
+        Each candidate's held-out score (lower is better) after its last
+        round when ``fit`` chose between candidates; None when nothing was
+        searched.
     selection_reason_ : str
         Why the student has its settings: the selection's rule for the winner,
         or why nothing was searched.
