@@ -175,6 +175,11 @@ def markdown_table(columns, rows):
     return "\n".join(lines)
 
 
+def without_path(argument):
+    """A command-line argument as results may record it: no absolute path."""
+    return "DIR" if Path(argument).is_absolute() else argument
+
+
 def report(name, title, tables, info, *, quick=False, notes=(), extra=None):
     """Print the tables and write them as Markdown and JSON under ``results/``.
 
@@ -196,7 +201,7 @@ def report(name, title, tables, info, *, quick=False, notes=(), extra=None):
     payload = {
         "benchmark": name,
         "mode": mode,
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "command": " ".join([Path(sys.argv[0]).name, *map(without_path, sys.argv[1:])]),
         "machine": info,
         "tables": [
             {"heading": heading, "columns": columns, "rows": rows}

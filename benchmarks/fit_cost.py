@@ -301,6 +301,17 @@ def stop(process):
     process.wait()
 
 
+def timed_commit(args):
+    """The short commit of the package the cases import, or None outside git."""
+    where = args.pythonpath or str(Path(__file__).resolve().parents[1])
+    found = subprocess.run(
+        ["git", "-C", where, "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+    )
+    return found.stdout.strip() or None
+
+
 def run_child(spec, args, busy, profile=False):
     """Run one case in a fresh process; return its record."""
     env = dict(os.environ)
@@ -317,6 +328,7 @@ def run_child(spec, args, busy, profile=False):
         "stages": [],
         "lines": [],
         "loadavg_before": os.getloadavg(),
+        "commit": timed_commit(args),
     }
     spinner = start_spinner(args.python) if busy else None
     if spinner is not None:
@@ -655,14 +667,13 @@ def main():
             inside = start["package"].startswith(root)
             start["package"] = PACKAGE_LABELS[0 if inside else 1]
     packages = sorted({start["package"] for start in started})
-    commit = None
-    if args.pythonpath:
-        found = subprocess.run(
-            ["git", "-C", args.pythonpath, "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-        )
-        commit = found.stdout.strip() or None
+    rows_by_commit = {}
+    for r in records:
+        row = f"{r['case']} ({'busy' if r['busy'] else 'idle'})"
+        rows_by_commit.setdefault(r.get("commit") or "unknown", []).append(row)
+    commits = "; ".join(
+        f"{commit}: {', '.join(rows)}" for commit, rows in rows_by_commit.items()
+    )
     notes = [
         "One fresh process per case; a 80/20 split, stratified for "
         "classification, seed 0; `NAME:ROWS` keeps the first ROWS training rows "
@@ -682,8 +693,10 @@ def main():
         "is the machine's, other jobs included: above about 1 for an idle case, "
         "or 2 for a busy one, other work shared the two cores and slowed the "
         "teacher's fit and the distiller's alike.",
-        f"Package timed: {', '.join(packages) or '-'}"
-        + (f" (commit {commit})" if commit else "")
+        f"Package timed: {', '.join(packages) or '-'}; by commit, {commits}."
+        if len(rows_by_commit) > 1
+        else f"Package timed: {', '.join(packages) or '-'}"
+        + (f" (commit {next(iter(rows_by_commit))})" if rows_by_commit else "")
         + ".",
     ]
     notes += run_notes
@@ -718,8 +731,6 @@ def main():
         extra={
             "records": records,
             "run_notes": run_notes,
-            "pythonpath": args.pythonpath,
-            "commit": commit,
         },
     )
 
