@@ -488,6 +488,7 @@ def table_rows(records):
             [
                 record["case"],
                 "busy" if record["busy"] else "idle",
+                record.get("commit") or "-",
                 f"{s['rows']:,}" if s["rows"] else "-",
                 seconds_cell(s["teacher_seconds"], record, "teacher"),
                 seconds_cell(s["teacher_cpu_seconds"], record, "teacher"),
@@ -513,6 +514,7 @@ def table_rows(records):
 COLUMNS = [
     "case",
     "machine",
+    "commit",
     "train rows",
     "teacher fit s",
     "teacher fit CPU s",
@@ -667,13 +669,6 @@ def main():
             inside = start["package"].startswith(root)
             start["package"] = PACKAGE_LABELS[0 if inside else 1]
     packages = sorted({start["package"] for start in started})
-    rows_by_commit = {}
-    for r in records:
-        row = f"{r['case']} ({'busy' if r['busy'] else 'idle'})"
-        rows_by_commit.setdefault(r.get("commit") or "unknown", []).append(row)
-    commits = "; ".join(
-        f"{commit}: {', '.join(rows)}" for commit, rows in rows_by_commit.items()
-    )
     notes = [
         "One fresh process per case; a 80/20 split, stratified for "
         "classification, seed 0; `NAME:ROWS` keeps the first ROWS training rows "
@@ -693,11 +688,9 @@ def main():
         "is the machine's, other jobs included: above about 1 for an idle case, "
         "or 2 for a busy one, other work shared the two cores and slowed the "
         "teacher's fit and the distiller's alike.",
-        f"Package timed: {', '.join(packages) or '-'}; by commit, {commits}."
-        if len(rows_by_commit) > 1
-        else f"Package timed: {', '.join(packages) or '-'}"
-        + (f" (commit {next(iter(rows_by_commit))})" if rows_by_commit else "")
-        + ".",
+        f"Package timed: {', '.join(packages) or '-'}; the commit column "
+        "names the commit of the package each row timed (a merged run mixes "
+        "them).",
     ]
     notes += run_notes
     if skipped:

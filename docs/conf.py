@@ -210,6 +210,7 @@ SUMMARIES = {
         columns=[
             "case",
             "machine",
+            "commit",
             "train rows",
             "teacher fit s",
             "default fit s",
