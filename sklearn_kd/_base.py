@@ -21,6 +21,7 @@ import copy
 import inspect
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from numbers import Integral
 
 import numpy as np
@@ -954,8 +955,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             if accelerator is not None:
                 from ._accelerate import unwrapped
 
-                def unwrap(net):
-                    return unwrapped(net, task.net_class)
+                unwrap = partial(unwrapped, net_class=task.net_class)
 
             dataset = RowTensors(inputs, torch.as_tensor(packed, device=device))
             return StudentTraining(net, dataset, n_threads, unwrap=unwrap)
