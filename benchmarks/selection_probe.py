@@ -9,13 +9,17 @@ fitted on the fit rows, and students trained on them are scored on the dev rows:
   (edges from the forest's thresholds, and from quantiles at 32 bins), on labels
   and distilled (OOB soft targets, w=0.5); and, at 32 bins, two regularisers:
   dropout 0.2 and weight decay 1e-4.
+* **schedule**: three students (piecewise-linear with MUNGE, piecewise-linear
+  on labels, z-score with MUNGE; the training budget's epochs) at a constant
+  rate of 1e-3 and 3e-3 and under ``lr_schedule="cosine"`` from 3e-3, 5e-3 and
+  1e-2, with their dev accuracy and held-out criterion.
 * **budget**: every candidate of ``fit``'s selection trained at the full budget
   and at the reduced one ``fit`` uses (a share of the epochs, at most a fixed
   number of real rows), with their dev accuracy and held-out criterion; how
   often the reduced budget picks the full budget's best candidate, and what
   that pick costs in dev accuracy.
 
-Usage: ``python benchmarks/selection_probe.py [--quick] [--parts encodings,budget]
+Usage: ``python benchmarks/selection_probe.py [--quick] [--parts encodings,schedule,budget]
 [--datasets NAME ...]``.
 """
 
@@ -174,6 +178,53 @@ def _thresholdless(forest):
     return make_pipeline(identity, FrozenEstimator(forest))
 
 
+SCHEDULE_STUDENTS = {
+    "PLE, MUNGE, w=0.5": {
+        "encoding": "piecewise_linear",
+        "augment": "munge",
+        "soft_target_weight": 0.5,
+    },
+    "PLE, labels only": {"encoding": "piecewise_linear", "soft_target_weight": 0.0},
+    "z-score, MUNGE, w=0.5": {
+        "encoding": "standard",
+        "augment": "munge",
+        "soft_target_weight": 0.5,
+    },
+}
+SCHEDULES = [
+    (1e-3, None),
+    (3e-3, None),
+    (3e-3, "cosine"),
+    (5e-3, "cosine"),
+    (1e-2, "cosine"),
+]
+
+
+def run_schedule(name, data, config, results):
+    X_fit, X_dev, y_fit, y_dev, categorical, forest = data
+    rows = []
+    for label, params in SCHEDULE_STUDENTS.items():
+        for lr, schedule in SCHEDULES:
+            model = student(
+                forest, categorical, config, lr=lr, lr_schedule=schedule, **params
+            )
+            model.set_params(max_epochs="auto")  # the training budget's epochs
+            seconds = timed_fit(model, X_fit, y_fit)
+            accuracy, loss = score(model, X_dev, y_dev)
+            rate = f"{lr:g} " + (schedule or "constant")
+            results.setdefault(name, {})[f"{label} / {rate}"] = {
+                "accuracy": accuracy,
+                "criterion": loss,
+                "seconds": seconds,
+                "epochs": model.selected_params_["max_epochs"],
+            }
+            rows.append(
+                [name, label, rate, f"{accuracy:.4f}", f"{loss:.4f}", f"{seconds:.1f}"]
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
 BUDGETS = {
     "reduced (fit's)": None,
     "epochs x0.25, 3000 rows": (0.25, 3000),
@@ -294,12 +345,14 @@ def main():
     set_threads(1)
     info = machine()
     parts = args.parts.split(",")
-    tables, results = [], {"encodings": {}, "budget": {}}
-    encoding_rows, budget_rows = [], []
+    tables, results = [], {"encodings": {}, "schedule": {}, "budget": {}}
+    encoding_rows, schedule_rows, budget_rows = [], [], []
     for name in names:
         data = split(name, config)
         if "encodings" in parts:
             encoding_rows += run_encodings(name, data, config, results["encodings"])
+        if "schedule" in parts:
+            schedule_rows += run_schedule(name, data, config, results["schedule"])
         if "budget" in parts:
             budget_rows += run_budget(name, data, config, results["budget"])
     if encoding_rows:
@@ -315,6 +368,14 @@ def main():
                     "fit s",
                 ],
                 encoding_rows,
+            )
+        )
+    if schedule_rows:
+        tables.append(
+            (
+                "Learning rate and schedule (dev rows of the training split)",
+                ["data set", "student", "rate", "dev accuracy", "criterion", "fit s"],
+                schedule_rows,
             )
         )
     if budget_rows:

@@ -46,6 +46,7 @@ from ._fingerprint import remembered_fingerprint
 from ._inference import StudentInference, lean_rows
 from ._input_offset import fit_offset, student_rows
 from ._loss import loss_coefficients
+from ._lr_schedule import check_schedule, schedule_callbacks
 from ._munge import munge
 from ._parameters import NESTED_PREFIXES
 from ._progress import Progress
@@ -490,6 +491,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             )
 
     def _check_callback_params(self):
+        check_schedule(self.lr_schedule, self.callbacks)
         names = set(DEFAULT_CALLBACK_NAMES)
         for item in self.callbacks or []:
             callback = item[1] if isinstance(item, tuple) else item
@@ -922,9 +924,14 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                     max_epochs=max_epochs or epochs,
                     batch_size=batch_size,
                     train_split=split,
-                    callbacks=[]
-                    if candidate
-                    else self._callbacks(task.scoring_targets(stage.targets), fidelity),
+                    callbacks=schedule_callbacks(self.lr_schedule)
+                    + (
+                        []
+                        if candidate
+                        else self._callbacks(
+                            task.scoring_targets(stage.targets), fidelity
+                        )
+                    ),
                     device=net_device,
                     verbose=0 if candidate else int(self.verbose >= 2),
                     generator=generator,

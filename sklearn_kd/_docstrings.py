@@ -86,8 +86,15 @@ _BLOCKS = {
     batch_size : int or "auto", default="auto"
         Rows per mini-batch. ``"auto"``: 256 up to 64,000 real rows, then the
         power of two at or below rows / 250, at most 1,024.
-    lr : float, default=1e-3
-        Learning rate of ``optimizer``.
+    lr : float, default=3e-3
+        Learning rate of ``optimizer``: the peak rate under ``lr_schedule``.
+    lr_schedule : {"cosine"} or None, default="cosine"
+        ``"cosine"`` decays the rate from ``lr`` to zero along a half cosine
+        over ``max_epochs``, batch by batch (a training continued with
+        ``partial_fit`` follows the same curve); on training-row probes it
+        reached a lower held-out loss than a constant rate in the student's
+        budget of steps. ``None`` keeps ``lr`` constant; pass it to schedule
+        the rate with your own skorch ``LRScheduler`` in ``callbacks``.
     optimizer : torch optimizer class, default=torch.optim.Adam
         Its other arguments are set as ``optimizer__name=value``.
     callbacks : list of skorch callbacks, default=None

@@ -23,6 +23,7 @@ from numbers import Integral, Real
 import torch
 
 from ._encoding import ENCODINGS
+from ._lr_schedule import LR_SCHEDULES
 from ._sklearn_compat import HasMethods, Interval, StrOptions
 from ._soft_targets import SOFT_TARGET_SOURCES
 
@@ -64,7 +65,8 @@ SHARED_PARAMETERS = (
     Parameter("hidden_layer_sizes", "auto", [StrOptions({"auto"}), tuple, list]),
     Parameter("max_epochs", "auto", [_at_least(Integral, 1), StrOptions({"auto"})]),
     Parameter("batch_size", "auto", [_at_least(Integral, 1), StrOptions({"auto"})]),
-    Parameter("lr", 1e-3, [_positive(Real)]),
+    Parameter("lr", 3e-3, [_positive(Real)]),
+    Parameter("lr_schedule", "cosine", [StrOptions(set(LR_SCHEDULES)), None]),
     Parameter("optimizer", torch.optim.Adam, [type]),
     Parameter("callbacks", None, [list, None]),
     Parameter("early_stopping", False, ["boolean"]),
