@@ -924,14 +924,14 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                     max_epochs=max_epochs or epochs,
                     batch_size=batch_size,
                     train_split=split,
-                    callbacks=schedule_callbacks(self.lr_schedule)
-                    + (
+                    callbacks=(
                         []
                         if candidate
                         else self._callbacks(
                             task.scoring_targets(stage.targets), fidelity
                         )
-                    ),
+                    )
+                    + schedule_callbacks(self.lr_schedule),
                     device=net_device,
                     verbose=0 if candidate else int(self.verbose >= 2),
                     generator=generator,
