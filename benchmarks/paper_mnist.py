@@ -251,7 +251,8 @@ def student(teacher, hidden, temperature, epochs, labels_only):
         max_epochs=epochs,
         batch_size=STUDENT["batch_size"],
         lr=STUDENT["lr"],
-        callbacks=[cosine_schedule(epochs)],
+        callbacks=[cosine_schedule(epochs)],  # per epoch, as recorded
+        lr_schedule=None,
         scaling=None,
         encoding="standard",
         augment=None,
