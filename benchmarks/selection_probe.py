@@ -20,6 +20,7 @@ fitted on the fit rows, and students trained on them are scored on the dev rows:
   that pick costs in dev accuracy.
 
 Usage: ``python benchmarks/selection_probe.py [--quick] [--parts encodings,schedule,budget]
+[--max-train N]
 [--datasets NAME ...]``.
 """
 
@@ -336,8 +337,13 @@ def main():
     parser.add_argument("--parts", default="encodings,budget")
     parser.add_argument("--datasets", nargs="+")
     parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument(
+        "--max-train", type=int, help="training rows cap (6,000 for the schedule)"
+    )
     args = parser.parse_args()
     config = dict(QUICK if args.quick else FULL)
+    if args.max_train:
+        config["max_train"] = args.max_train
     names = args.datasets or (DATASETS[:1] if args.quick else DATASETS)
     if not data_dir().is_dir():
         print(f"Data folder {data_dir()} not found (set SKLEARN_KD_DATA); skipping.")
@@ -403,7 +409,8 @@ def main():
             "Fit/dev split (80/20, stratified where every class has two rows, seed "
             "0) of the training rows of soft_targets.py; the test rows are never "
             "read.",
-            f"Students: default MLP, max_epochs={config['max_epochs']}, one thread; "
+            f"Students: default MLP, max_epochs={config['max_epochs']} (the schedule "
+            "part: the training budget's epochs), one thread; "
             "criterion = calibrated log loss on the dev rows (lower is better).",
         ],
         extra={"results": results, "config": config},
