@@ -491,10 +491,10 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             )
 
     def _check_callback_params(self):
-        check_schedule(self.lr_schedule, self.callbacks)
         names = set(DEFAULT_CALLBACK_NAMES)
         for item in self.callbacks or []:
             callback = item[1] if isinstance(item, tuple) else item
+            check_schedule(self.lr_schedule, callback)
             monitor = getattr(callback, "monitor", None)
             if (
                 isinstance(monitor, str)

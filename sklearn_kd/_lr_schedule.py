@@ -51,21 +51,19 @@ class CosineSchedule(Callback):
         self.batch_ += 1
 
 
-def check_schedule(lr_schedule, callbacks):
-    """A clear error when the user's own callbacks schedule the rate while
+def check_schedule(lr_schedule, callback):
+    """A clear error when one of the user's callbacks schedules the rate while
     ``lr_schedule`` does too (two schedules would fight over it)."""
     if lr_schedule is None:
         return
-    for item in callbacks or []:
-        callback = item[1] if isinstance(item, tuple) else item
-        if isinstance(callback, LRScheduler) or (
-            isinstance(callback, type) and issubclass(callback, LRScheduler)
-        ):
-            raise ValueError(
-                f"callbacks holds a learning-rate scheduler ({callback!r}) and "
-                f"lr_schedule={lr_schedule!r} schedules the rate too; pass "
-                "lr_schedule=None to use your own."
-            )
+    if isinstance(callback, LRScheduler) or (
+        isinstance(callback, type) and issubclass(callback, LRScheduler)
+    ):
+        raise ValueError(
+            f"callbacks holds a learning-rate scheduler ({callback!r}) and "
+            f"lr_schedule={lr_schedule!r} schedules the rate too; pass "
+            "lr_schedule=None to use your own."
+        )
 
 
 def schedule_callbacks(lr_schedule):

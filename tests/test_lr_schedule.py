@@ -5,13 +5,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import FAST, fast_distiller
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, LRScheduler
 from skorch.dataset import Dataset
 
-from sklearn_kd import DistilledClassifier
 from sklearn_kd._lr_schedule import CosineSchedule, cosine_factor
 from sklearn_kd._skorch_net import StudentTraining
 from sklearn_kd._torch_state import seeded
@@ -83,23 +83,13 @@ def test_a_continued_training_follows_the_curve_of_one_run():
 def _student(**params):
     X, y = load_iris(return_X_y=True)
     teacher = LogisticRegression(max_iter=500).fit(X, y)
-    model = DistilledClassifier(
-        teacher,
-        encoding="standard",
-        augment=None,
-        soft_target_weight=0.5,
-        max_epochs=3,
-        lr=0.01,
-        random_state=0,
-        **params,
-    )
-    return model.fit(X, y)
+    return fast_distiller(teacher, max_epochs=3, lr=0.01, **params).fit(X, y)
 
 
 def test_the_default_student_ends_on_the_cosine_rate_and_none_keeps_lr():
     scheduled = _student()
     final = scheduled.student_.optimizer_.param_groups[0]["lr"]
-    batches_per_epoch = math.ceil(150 / 256)
+    batches_per_epoch = math.ceil(150 / FAST["batch_size"])
     assert final == pytest.approx(0.01 * cosine_factor(1 - 1 / (3 * batches_per_epoch)))
     constant = _student(lr_schedule=None)
     assert constant.student_.optimizer_.param_groups[0]["lr"] == 0.01
