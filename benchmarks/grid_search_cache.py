@@ -38,7 +38,7 @@ from joblib import Parallel, delayed, parallel_config
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_kd import DistilledClassifier
-from sklearn_kd._fingerprint import fingerprint
+from sklearn_kd.teacher._fingerprint import fingerprint
 
 GRID = {"temperature": [1.0, 2.0, 4.0, 8.0], "soft_target_weight": [0.5, 0.9]}
 # The threads comparison uses a smaller grid: oversubscribed workers are an order

@@ -35,8 +35,8 @@ from soft_targets import load
 
 from sklearn_kd import DistilledClassifier
 from sklearn_kd._probability import calibrated_log_loss
-from sklearn_kd._selection import candidates
-from sklearn_kd._student import predict_logits
+from sklearn_kd.student._network import predict_logits
+from sklearn_kd.student._selection import candidates
 
 DATASETS = [
     "pmlb_krkopt",
@@ -239,8 +239,8 @@ def run_budget(name, data, config, results):
     ``fit``'s selection gives them at reduced budgets (on its own hold-out)."""
     from sklearn.utils import check_random_state
 
-    from sklearn_kd import _selection
     from sklearn_kd._progress import Progress
+    from sklearn_kd.student import _selection
 
     X_fit, X_dev, y_fit, y_dev, categorical, _ = data
     model = DistilledClassifier(

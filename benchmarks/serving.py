@@ -44,7 +44,7 @@ from sklearn.utils import check_array
 
 from sklearn_kd import DistilledClassifier, StudentClassifier, load_student
 from sklearn_kd._probability import softmax
-from sklearn_kd._student import predict_logits
+from sklearn_kd.student._network import predict_logits
 
 DATASETS = ["pmlb_letter", "pmlb_adult", "pmlb_magic"]
 FULL = {"max_train": 15000, "trees": 300, "rounds": 100, "calls": 300, "repeats": 5}

@@ -615,7 +615,7 @@ def run_auto_seed(data, seed, config, threads, cache):
 
 
 def _choice_label(params):
-    from sklearn_kd._selection import Choice
+    from sklearn_kd.student._selection import Choice
 
     return Choice(**{key: params[key] for key in Choice.__dataclass_fields__}).label()
 

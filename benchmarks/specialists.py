@@ -32,7 +32,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_kd._specialists import SpecialistEnsembleClassifier, _combine
+from sklearn_kd.teacher._specialists import SpecialistEnsembleClassifier, _combine
 
 SEED = 0
 DATASETS = ("pmlb_letter", "pmlb_krkopt")
@@ -95,7 +95,7 @@ def solver_cost(ensemble, X):
 
 def teacher_ensemble_row(name, first_member, X_train, y_train, X_test, y_test):
     try:
-        from sklearn_kd._teacher_ensemble import TeacherEnsemble
+        from sklearn_kd.teacher._ensemble import TeacherEnsemble
     except ImportError:
         return None
     members = [first_member] + [

@@ -9,24 +9,28 @@ The names that train or hold torch modules are imported on first use, so that
 
 import importlib
 
+from . import _moved_modules
+
 __version__ = "0.2.0.dev0"
+
+_moved_modules.install()
 
 # Public name -> the private module defining it.
 _LOCATIONS = {
     "DistilledClassifier": "._classifier",
     "DistilledRegressor": "._regressor",
-    "MLP": "._student",
-    "SharedTeacher": "._shared_teacher",
-    "SpecialistEnsembleClassifier": "._specialists",
-    "StudentClassifier": "._export",
-    "StudentRegressor": "._export",
-    "TeacherEnsemble": "._teacher_ensemble",
+    "MLP": ".student._network",
+    "SharedTeacher": ".teacher._shared",
+    "SpecialistEnsembleClassifier": ".teacher._specialists",
+    "StudentClassifier": ".serving._export",
+    "StudentRegressor": ".serving._export",
+    "TeacherEnsemble": ".teacher._ensemble",
     "TrainingCurveDisplay": "._display",
     "UnlabelledRowsWarning": "._classifier",
-    "load_student": "._export",
+    "load_student": ".serving._export",
     "metrics": ".metrics",
-    "register_skl2onnx_converters": "._skl2onnx",
-    "skops_trusted_types": "._skops",
+    "register_skl2onnx_converters": ".serving._skl2onnx",
+    "skops_trusted_types": ".serving._skops",
 }
 
 __all__ = sorted(_LOCATIONS)

@@ -32,40 +32,38 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
 from . import __version__
-from ._bin_edges import split_thresholds
-from ._budget import resolved_budget
 from ._categorical import (
     CategoryCodes,
     as_frame,
     categorical_mask,
     is_pandas_dataframe,
     synthetic_frame,
-    teacher_categorical_mask,
 )
-from ._fingerprint import remembered_fingerprint
-from ._inference import StudentInference, lean_rows
-from ._input_offset import fit_offset, student_rows
-from ._loss import loss_coefficients
-from ._lr_schedule import check_schedule, schedule_callbacks
 from ._munge import munge
 from ._parameters import NESTED_PREFIXES
 from ._progress import Progress
 from ._seeds import draw_seed
-from ._selection import (
-    can_select,
-    fixed_choice,
-    munge_searched,
-    no_search_reason,
-    select,
-)
-from ._shared_models import SharedFittedModels
 from ._sklearn_compat import (
     _check_feature_names,
     _check_sample_weight,
     _fit_context,
     _safe_indexing,
 )
-from ._skorch_net import (
+from ._transfer_set import TransferSet
+from .serving._inference import StudentInference, lean_rows
+from .student._budget import resolved_budget
+from .student._input_offset import fit_offset, student_rows
+from .student._loss import loss_coefficients
+from .student._lr_schedule import check_schedule, schedule_callbacks
+from .student._network import MLP, InputEncoder, StudentModule, auto_hidden_layer_sizes
+from .student._selection import (
+    can_select,
+    fixed_choice,
+    munge_searched,
+    no_search_reason,
+    select,
+)
+from .student._skorch_net import (
     EpochProgressBar,
     FixedSplit,
     RowTensors,
@@ -73,23 +71,20 @@ from ._skorch_net import (
     TeacherFidelity,
     with_label_targets,
 )
-from ._soft_targets import (
+from .student._threads import auto_threads
+from .student._torch_state import seeded, torch_threads
+from .teacher._adapters import final_estimator, is_fitted, teacher_name
+from .teacher._categorical import teacher_categorical_mask
+from .teacher._fingerprint import remembered_fingerprint
+from .teacher._shared_models import SharedFittedModels
+from .teacher._soft_targets import (
     cross_fit_folds,
     resolve_source,
     teacher_outputs,
     teacher_refusals,
     warn_if_weights_not_passed,
 )
-from ._student import (
-    MLP,
-    InputEncoder,
-    StudentModule,
-    auto_hidden_layer_sizes,
-)
-from ._teacher import final_estimator, is_fitted, teacher_name
-from ._threads import auto_threads
-from ._torch_state import seeded, torch_threads
-from ._transfer_set import TransferSet
+from .teacher._split_thresholds import split_thresholds
 
 DEFAULT_CALLBACK_NAMES = frozenset(
     {
@@ -140,7 +135,7 @@ class FitData:
         Whether ``X`` holds missing values.
     input_offset : ndarray or None
         Per-column float64 shifts applied before the student's float32 (see
-        ``sklearn_kd._input_offset``); None when no column needs one.
+        ``sklearn_kd.student._input_offset``); None when no column needs one.
     """
 
     X_teacher: object
@@ -368,7 +363,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             seed = draw_seed(rng)
             accelerator = None
             if self.accelerate:
-                from ._accelerate import broadcast_from_main, make_accelerator
+                from .student._accelerate import broadcast_from_main, make_accelerator
 
                 accelerator = make_accelerator(self.accelerate, self.device)
                 stage = broadcast_from_main(
@@ -858,7 +853,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         net_class = task.net_class
         net_device = device
         if accelerator is not None:
-            from ._accelerate import accelerated
+            from .student._accelerate import accelerated
 
             net_class, net_device = accelerated(task.net_class), None
             device = accelerator.device
@@ -960,7 +955,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                     )
             unwrap = None
             if accelerator is not None:
-                from ._accelerate import unwrapped
+                from .student._accelerate import unwrapped
 
                 unwrap = partial(unwrapped, net_class=task.net_class)
 
@@ -970,7 +965,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
     def _accelerate_params(self, accelerator):
         if accelerator is None:
             return {}
-        from ._accelerate import print_sink
+        from .student._accelerate import print_sink
 
         return {
             "accelerator": accelerator,
@@ -1018,7 +1013,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         return self._inference().logits(rows, n_threads=self.n_threads)
 
     def _inference(self):
-        """How the student is evaluated (see ``sklearn_kd._inference``); made on
+        """How the student is evaluated (see ``sklearn_kd.serving._inference``); made on
         first use, and kept out of pickles."""
         module = self.student_.module_
         inference = self.__dict__.get("_inference_cache")
@@ -1032,16 +1027,16 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         state = dict(super().__getstate__())
         state.pop("_inference_cache", None)
         if "student_" in state:
-            from ._skops import StudentState
+            from .serving._skops import StudentState
 
-            # Pickled whole; skops.io gets its numbers (see sklearn_kd._skops).
+            # Pickled whole; skops.io gets its numbers (see sklearn_kd.serving._skops).
             state["student_"] = StudentState(
                 state["student_"], classes=state.get("classes_")
             )
         return state
 
     def __setstate__(self, state):
-        from ._skops import StudentState
+        from .serving._skops import StudentState
 
         student = state.get("student_")
         task = type(self)._task_class

@@ -17,24 +17,20 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import BaseDistiller
 from ._docstrings import fill_docstring
-from ._export import StudentClassifier
-from ._loss import DistillationLoss, pack_targets
 from ._parameters import (
     SHARED_PARAMETERS,
     Parameter,
     distiller_init,
     parameter_constraints,
 )
-from ._probability import (
-    calibrated_log_loss,
-    centred_logits,
-    log_softmax,
-    softmax,
-)
+from ._probability import calibrated_log_loss, centred_logits, log_softmax, softmax
 from ._sklearn_compat import HasMethods, Interval, StrOptions
-from ._skorch_net import StudentNet, scored_labels
-from ._student import shift_logit_bias
-from ._teacher import (
+from ._transfer_set import UNLABELLED
+from .serving._export import StudentClassifier
+from .student._loss import DistillationLoss, pack_targets
+from .student._network import shift_logit_bias
+from .student._skorch_net import StudentNet, scored_labels
+from .teacher._adapters import (
     ClassifierReading,
     aligned_logits,
     check_teacher_output,
@@ -45,7 +41,6 @@ from ._teacher import (
     teacher_classes,
     teacher_name,
 )
-from ._transfer_set import UNLABELLED
 
 # Floors for probabilities turned into logits with proba_eps="auto": under the KL
 # loss, classes a probability-only teacher gives exactly zero stay (numerically)
@@ -418,10 +413,6 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
     soft_targets_ : str or None
         The soft-target source used (``"auto"`` resolved).
     [[fitted_state]]
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Feature names, when ``X`` has string column names.
 
     See Also
     --------
@@ -461,13 +452,7 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
     def predict_proba(self, X):
         """Class probabilities of the student at temperature 1.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to predict, with the columns (and names) seen in ``fit``.
-
-        Returns
-        -------
+        [[rows_to_predict]]
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``; rows sum to 1.
         """
@@ -479,13 +464,7 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
         Unlike the log of ``predict_proba``, it stays finite where a
         probability underflows to 0.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to predict, with the columns (and names) seen in ``fit``.
-
-        Returns
-        -------
+        [[rows_to_predict]]
         log_proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
@@ -494,13 +473,7 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
     def predict(self, X):
         """Predicted class labels.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to predict, with the columns (and names) seen in ``fit``.
-
-        Returns
-        -------
+        [[rows_to_predict]]
         y_pred : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
@@ -510,13 +483,7 @@ class DistilledClassifier(ClassifierMixin, BaseDistiller):
     def teacher_predict_proba(self, X):
         """The teacher's probabilities at temperature 1, aligned to ``classes_``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows, passed to the teacher as they are.
-
-        Returns
-        -------
+        [[rows_for_the_teacher]]
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``; rows sum to 1.
         """

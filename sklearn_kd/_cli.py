@@ -478,7 +478,7 @@ def _load_teacher(path):
             "teacher must be a fitted classifier with predict and predict_proba, or "
             "a fitted regressor"
         )
-    from ._teacher import is_fitted
+    from .teacher._adapters import is_fitted
 
     if not is_fitted(teacher):
         raise CommandError(

@@ -1,14 +1,15 @@
 """Docstring text that the distilling estimators share.
 
 The classifier and the regressor take most parameters alike; their docstrings
-hold the placeholder ``[[name]]`` where a shared block goes, and
-:func:`fill_docstring` puts the block in, worded for the task.
+(the class's and its methods') hold the placeholder ``[[name]]`` where a shared
+block goes, and :func:`fill_docstring` puts the block in, worded for the task and
+indented as the placeholder is.
 """
 
 import re
 import textwrap
 
-from . import _budget, _selection
+from .student import _budget, _selection
 
 _TASK_WORDS = {
     "classifier": {
@@ -36,6 +37,24 @@ _TASK_WORDS = {
 }
 
 _BLOCKS = {
+    "rows_to_predict": """\
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Rows to predict, with the columns (and names) seen in ``fit``.
+
+    Returns
+    -------
+""",
+    "rows_for_the_teacher": """\
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Rows, passed to the teacher as they are.
+
+    Returns
+    -------
+""",
     "augmentation": """\
     augment : {"auto", "munge"} or None, default="auto"
         ``"munge"`` adds synthetic rows (Bucila et al., 2006), labelled by the
@@ -234,6 +253,10 @@ _BLOCKS = {
     allow_nan_ : bool
         Whether ``predict`` accepts NaN: when ``fit`` saw NaN, or the teacher is
         known to accept it (the student imputes either way).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Feature names, when ``X`` has string column names.
 """,
 }
 
@@ -253,18 +276,28 @@ def _words(task):
 
 
 def fill_docstring(task):
-    """Class decorator: put the shared blocks into the class docstring."""
+    """Class decorator: put the shared blocks into the docstrings of the class
+    and of the methods it defines."""
 
     def decorate(cls):
         words = _words(task)
 
         def block(match):
-            text = _BLOCKS[match.group(1)]
+            text = _BLOCKS[match.group(2)]
             for key, value in words.items():
                 text = text.replace("{" + key + "}", value)
-            return _reflow(text.rstrip("\n"))
+            # Blocks are written, and reflowed, at a class docstring's indent.
+            extra = len(match.group(1)) - 4
+            text = _reflow(text.rstrip("\n"), width=88 - extra)
+            return textwrap.indent(text, " " * extra) if extra else text
 
-        cls.__doc__ = re.sub(r"^    \[\[(\w+)\]\]$", block, cls.__doc__, flags=re.M)
+        def filled(doc):
+            return re.sub(r"^( +)\[\[(\w+)\]\]$", block, doc, flags=re.M)
+
+        cls.__doc__ = filled(cls.__doc__)
+        for member in vars(cls).values():
+            if callable(member) and member.__doc__ and "[[" in member.__doc__:
+                member.__doc__ = filled(member.__doc__)
         return cls
 
     return decorate

@@ -22,10 +22,10 @@ from numbers import Integral, Real
 
 import torch
 
-from ._encoding import ENCODINGS
-from ._lr_schedule import LR_SCHEDULES
 from ._sklearn_compat import HasMethods, Interval, StrOptions
-from ._soft_targets import SOFT_TARGET_SOURCES
+from .student._encoding import ENCODINGS
+from .student._lr_schedule import LR_SCHEDULES
+from .teacher._soft_targets import SOFT_TARGET_SOURCES
 
 NESTED_PREFIXES = ("student__", "optimizer__", "callbacks__")
 

@@ -16,18 +16,18 @@ from sklearn.utils.validation import check_array
 
 from ._base import BaseDistiller
 from ._docstrings import fill_docstring
-from ._export import StudentRegressor
-from ._loss import RegressionDistillationLoss, pack_regression_targets
 from ._parameters import (
     SHARED_PARAMETERS,
     Parameter,
     distiller_init,
     parameter_constraints,
 )
-from ._regression_teacher import RegressorReading
 from ._sklearn_compat import HasMethods, Interval, StrOptions
-from ._skorch_net import ScoredValues, StudentRegressorNet
-from ._teacher import query_teacher, teacher_name
+from .serving._export import StudentRegressor
+from .student._loss import RegressionDistillationLoss, pack_regression_targets
+from .student._skorch_net import ScoredValues, StudentRegressorNet
+from .teacher._adapters import query_teacher, teacher_name
+from .teacher._regression import RegressorReading
 
 
 @dataclass(frozen=True)
@@ -327,10 +327,6 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
         The targets' mean and standard deviation the network's outputs are
         scaled by.
     [[fitted_state]]
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Feature names, when ``X`` has string column names.
 
     See Also
     --------
@@ -341,12 +337,14 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
 
     Examples
     --------
+    An unfitted teacher is fitted on the rows given to ``fit`` first:
+
     >>> from sklearn.datasets import load_diabetes
+    >>> X, y = load_diabetes(return_X_y=True)
     >>> from sklearn.ensemble import RandomForestRegressor
     >>> from sklearn_kd import DistilledRegressor
-    >>> X, y = load_diabetes(return_X_y=True)
-    >>> forest = RandomForestRegressor(n_estimators=50, random_state=0).fit(X, y)
-    >>> student = DistilledRegressor(forest, max_epochs=100, random_state=0)
+    >>> teacher = RandomForestRegressor(n_estimators=50, random_state=0)
+    >>> student = DistilledRegressor(teacher, max_epochs=100, random_state=0)
     >>> student.fit(X, y).predict(X[:2]).shape
     (2,)
     >>> float(student.score(X, y)) > 0.4
@@ -367,13 +365,7 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
     def predict(self, X):
         """Predicted targets.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to predict, with the columns (and names) seen in ``fit``.
-
-        Returns
-        -------
+        [[rows_to_predict]]
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             One column per output; 1-D for a single target.
         """
@@ -383,13 +375,7 @@ class DistilledRegressor(RegressorMixin, BaseDistiller):
     def teacher_predict(self, X):
         """The teacher's predictions, in the shape ``predict`` gives.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows, passed to the teacher as they are.
-
-        Returns
-        -------
+        [[rows_for_the_teacher]]
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             One column per output; 1-D for a single target.
         """

@@ -15,7 +15,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from sklearn_kd import TeacherEnsemble
-from sklearn_kd._bin_edges import bin_edges, split_thresholds
+from sklearn_kd.student._bin_edges import bin_edges
+from sklearn_kd.teacher._split_thresholds import split_thresholds
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 from conftest import fast_distiller
 
 from sklearn_kd import DistilledClassifier
-from sklearn_kd._budget import (
+from sklearn_kd.student._budget import (
     MAX_BATCH_SIZE,
     MAX_EPOCHS,
     MIN_BATCH_SIZE,

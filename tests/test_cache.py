@@ -9,7 +9,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import GridSearchCV
 from skorch import NeuralNetClassifier
 
-from sklearn_kd._fingerprint import fingerprint
+from sklearn_kd.teacher._fingerprint import fingerprint
 
 
 class CallLoggingForest(RandomForestClassifier):

@@ -9,7 +9,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
-from sklearn_kd._categorical import categorical_mask, teacher_categorical_mask
+from sklearn_kd._categorical import categorical_mask
+from sklearn_kd.teacher._categorical import teacher_categorical_mask
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_kd import DistilledClassifier
-from sklearn_kd._fingerprint import fingerprint
+from sklearn_kd.teacher._fingerprint import fingerprint
 
 
 class RowCountingForest(RandomForestClassifier):

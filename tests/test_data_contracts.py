@@ -140,16 +140,16 @@ def test_batches_whose_weights_are_all_zero_train_without_nan(cancer):
 
 
 def count_queries(monkeypatch):
-    from sklearn_kd import _teacher
+    from sklearn_kd.teacher import _adapters
 
     calls = []
-    original = _teacher.query_teacher
+    original = _adapters.query_teacher
 
     def counting(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(_teacher, "query_teacher", counting)
+    monkeypatch.setattr(_adapters, "query_teacher", counting)
     return calls
 
 

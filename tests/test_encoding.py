@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_kd._encoding import encoding_spec
-from sklearn_kd._student import InputEncoder
+from sklearn_kd.student._encoding import encoding_spec
+from sklearn_kd.student._network import InputEncoder
 
 
 def encode(encoder, X):

@@ -10,13 +10,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_kd import DistilledClassifier
-from sklearn_kd._bin_edges import split_thresholds
-from sklearn_kd._categorical import teacher_categorical_mask
-from sklearn_kd._teacher import (
+from sklearn_kd.teacher._adapters import (
     output_to_logits,
     query_teacher,
     resolve_response_method,
 )
+from sklearn_kd.teacher._categorical import teacher_categorical_mask
+from sklearn_kd.teacher._split_thresholds import split_thresholds
 
 
 def lightgbm_model():

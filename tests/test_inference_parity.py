@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_kd._inference import StudentInference
-from sklearn_kd._numpy_student import NumpyNetwork
-from sklearn_kd._student import MLP, InputEncoder, StudentModule
-from sklearn_kd._torch_state import seeded
+from sklearn_kd.serving._inference import StudentInference
+from sklearn_kd.serving._numpy_student import NumpyNetwork
+from sklearn_kd.student._network import MLP, InputEncoder, StudentModule
+from sklearn_kd.student._torch_state import seeded
 
 N_FEATURES = 6
 SETTINGS = list(

@@ -8,8 +8,8 @@ from conftest import fast_distiller
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 from sklearn_kd import DistilledRegressor, load_student
-from sklearn_kd._inference import NUMPY_MAX_ROWS
-from sklearn_kd._input_offset import fit_offset, student_rows
+from sklearn_kd.serving._inference import NUMPY_MAX_ROWS
+from sklearn_kd.student._input_offset import fit_offset, student_rows
 
 START = 1.7e9  # seconds since 1970: float32 rounds it to steps of 128
 

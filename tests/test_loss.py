@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sklearn_kd._loss import DistillationLoss, loss_coefficients, pack_targets
 from sklearn_kd._probability import centred_logits, softmax
+from sklearn_kd.student._loss import DistillationLoss, loss_coefficients, pack_targets
 
 
 def packed(teacher_logits, labels, temperature, weights=None, w=0.5, targets=None):

@@ -12,9 +12,9 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, LRScheduler
 from skorch.dataset import Dataset
 
-from sklearn_kd._lr_schedule import CosineSchedule, cosine_factor
-from sklearn_kd._skorch_net import StudentTraining
-from sklearn_kd._torch_state import seeded
+from sklearn_kd.student._lr_schedule import CosineSchedule, cosine_factor
+from sklearn_kd.student._skorch_net import StudentTraining
+from sklearn_kd.student._torch_state import seeded
 
 
 class BatchRates(Callback):

@@ -148,7 +148,7 @@ def test_regressor_column_named_predictions_exports(tmp_path):
 
 def test_skl2onnx_converts_a_pipeline_ending_in_a_student():
     skl2onnx = pytest.importorskip("skl2onnx")
-    from sklearn_kd._skl2onnx import register_skl2onnx_converters
+    from sklearn_kd.serving._skl2onnx import register_skl2onnx_converters
 
     X, y = make_classification(300, n_features=5, random_state=0)
     scaler = StandardScaler().fit(X)
@@ -168,7 +168,7 @@ def test_skl2onnx_converts_a_pipeline_ending_in_a_student():
 
 def test_skl2onnx_converts_a_regressor_pipeline_on_float64_input():
     skl2onnx = pytest.importorskip("skl2onnx")
-    from sklearn_kd._skl2onnx import register_skl2onnx_converters
+    from sklearn_kd.serving._skl2onnx import register_skl2onnx_converters
 
     X, y = make_regression(300, n_features=5, n_targets=2, random_state=0)
     scaler = StandardScaler().fit(X)

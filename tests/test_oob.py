@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_kd import DistilledClassifier, DistilledRegressor
-from sklearn_kd._oob import oob_estimates_belong_to
+from sklearn_kd.teacher._oob import oob_estimates_belong_to
 
 FIXED = {"encoding": "standard", "augment": None, "soft_target_weight": 0.5}
 

@@ -18,12 +18,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_kd import DistilledClassifier, DistilledRegressor, load_student
-from sklearn_kd._loss import (
+from sklearn_kd.student._loss import (
     RegressionDistillationLoss,
     loss_coefficients,
     pack_regression_targets,
 )
-from sklearn_kd._regression_teacher import rows_without_oob_estimate
+from sklearn_kd.teacher._regression import rows_without_oob_estimate
 
 FAST = dict(
     max_epochs=60,

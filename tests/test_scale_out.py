@@ -11,9 +11,9 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_kd import SharedTeacher
-from sklearn_kd._fingerprint import remembered_fingerprint
-from sklearn_kd._shared_teacher import _load_shared_teacher
-from sklearn_kd._teacher import query_teacher
+from sklearn_kd.teacher._adapters import query_teacher
+from sklearn_kd.teacher._fingerprint import remembered_fingerprint
+from sklearn_kd.teacher._shared import _load_shared_teacher
 
 
 class FitCountingForest(RandomForestClassifier):
@@ -79,7 +79,7 @@ def test_a_shared_teacher_reference_without_a_digest_is_refused(iris_forest, tmp
 
 
 def test_the_fingerprint_is_paid_once_per_teacher_state(iris, monkeypatch):
-    from sklearn_kd import _fingerprint
+    from sklearn_kd.teacher import _fingerprint
 
     X, y = iris
     forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
@@ -131,7 +131,7 @@ def test_grid_search_on_a_dask_cluster_equals_the_sequential_search(iris, tmp_pa
             on_dask = GridSearchCV(model, grid, cv=3, n_jobs=-1).fit(X, y)
         loaded = client.run(
             lambda: len(
-                __import__("sklearn_kd._shared_teacher")._shared_teacher._LOADED
+                __import__("sklearn_kd.teacher._shared")._shared_teacher._LOADED
             )
         )
     for column in ("mean_test_score", "split0_test_score", "split2_test_score"):
@@ -147,7 +147,7 @@ def test_grid_search_on_a_dask_cluster_equals_the_sequential_search(iris, tmp_pa
 def test_sharded_batches_split_each_epoch_between_processes():
     import torch
 
-    from sklearn_kd._skorch_net import RowTensors, TensorBatches
+    from sklearn_kd.student._skorch_net import RowTensors, TensorBatches
 
     rows = RowTensors(torch.arange(10, dtype=torch.float32)[:, None])
     shards = [

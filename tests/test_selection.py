@@ -11,7 +11,7 @@ from skorch import NeuralNetClassifier
 from skorch.dataset import Dataset
 
 from sklearn_kd import DistilledClassifier
-from sklearn_kd._selection import (
+from sklearn_kd.student._selection import (
     FALLBACK,
     MIN_VALIDATION_ROWS,
     VALIDATION_FRACTION,
@@ -20,8 +20,8 @@ from sklearn_kd._selection import (
     one_standard_error_choice,
     second_round,
 )
-from sklearn_kd._skorch_net import StudentTraining
-from sklearn_kd._torch_state import seeded
+from sklearn_kd.student._skorch_net import StudentTraining
+from sklearn_kd.student._torch_state import seeded
 
 SETTINGS = {
     **FAST,
@@ -125,7 +125,7 @@ def test_equally_cheap_candidates_fall_to_the_fallback_on_a_small_hold_out():
 
 
 def test_munge_is_not_searched_where_real_rows_are_plentiful():
-    from sklearn_kd._selection import MUNGE_MAX_ROWS
+    from sklearn_kd.student._selection import MUNGE_MAX_ROWS
 
     many = candidates(DistilledClassifier(), True, n_rows=MUNGE_MAX_ROWS + 1)
     assert not any(choice.augment for choice in many)

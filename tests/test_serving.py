@@ -16,8 +16,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from sklearn_kd import DistilledRegressor, StudentClassifier, load_student
-from sklearn_kd._inference import NUMPY_MAX_ROWS, StudentInference
-from sklearn_kd._student import predict_logits
+from sklearn_kd.serving._inference import NUMPY_MAX_ROWS, StudentInference
+from sklearn_kd.student._network import predict_logits
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ sio = pytest.importorskip("skops.io")
 
 #: What a random-forest teacher adds to a distiller's file.
 FOREST = "sklearn.tree._tree.Tree"
-STATE = "sklearn_kd._skops.StudentState"
+STATE = "sklearn_kd.serving._skops.StudentState"
 ADAM = "torch.optim.adam.Adam"
 DEPLOYMENT_PAGE = (
     Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "deployment.rst"
@@ -81,7 +81,7 @@ def test_distiller_round_trips(distillers, iris, tmp_path, task):
 @pytest.mark.parametrize("task", ["classifier", "regressor"])
 def test_exported_student_round_trips(distillers, iris, tmp_path, task):
     student = distillers[task].export_student()
-    name = f"sklearn_kd._export.{type(student).__name__}"
+    name = f"sklearn_kd.serving._export.{type(student).__name__}"
     loaded = round_trip(student, tmp_path, [name, STATE])
     X = rows(iris)
     np.testing.assert_array_equal(output(loaded, X), output(student, X))
@@ -95,7 +95,7 @@ def test_numpy_student_loads_with_skops_without_torch(distillers, iris, tmp_path
     path = tmp_path / "student.skops"
     sio.dump(student, path)
     assert sio.get_untrusted_types(file=path) == sorted(
-        ["sklearn_kd._export.StudentClassifier", STATE]
+        ["sklearn_kd.serving._export.StudentClassifier", STATE]
     )
     np.save(tmp_path / "rows.npy", iris[0][:10])
     script = (
@@ -136,7 +136,7 @@ def test_string_columns_add_category_codes(tmp_path):
         (estimator, [codes, name, STATE, ADAM]),
         (
             estimator.export_student(),
-            [codes, "sklearn_kd._export.StudentClassifier", STATE],
+            [codes, "sklearn_kd.serving._export.StudentClassifier", STATE],
         ),
     ]:
         loaded = round_trip(model, tmp_path, expected)

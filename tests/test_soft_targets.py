@@ -11,8 +11,12 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from sklearn_kd._soft_targets import cross_fit_folds, resolve_source, teacher_outputs
-from sklearn_kd._teacher import ClassifierReading, resolve_response_method
+from sklearn_kd.teacher._adapters import ClassifierReading, resolve_response_method
+from sklearn_kd.teacher._soft_targets import (
+    cross_fit_folds,
+    resolve_source,
+    teacher_outputs,
+)
 
 
 def stage(teacher, X, y, labelled, source, cv=None, eps=1e-300, **params):

@@ -12,7 +12,7 @@ from sklearn.svm import SVC
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_kd import SpecialistEnsembleClassifier
-from sklearn_kd._specialists import (
+from sklearn_kd.teacher._specialists import (
     _class_subsets,
     _combine,
     _completed_targets,

@@ -9,7 +9,7 @@ from sklearn.tree import DecisionTreeClassifier
 from skorch.callbacks import Callback
 
 from sklearn_kd import DistilledClassifier
-from sklearn_kd._skorch_net import RowTensors, TensorBatches
+from sklearn_kd.student._skorch_net import RowTensors, TensorBatches
 
 # Distillation settings fixed, so that fit trains one student (no selection).
 FIXED = dict(encoding="standard", augment=None, soft_target_weight=0.5)

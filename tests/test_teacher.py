@@ -13,7 +13,7 @@ from sklearn.svm import SVC
 from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier
 
 from sklearn_kd._probability import probabilities_to_logits
-from sklearn_kd._teacher import (
+from sklearn_kd.teacher._adapters import (
     output_to_logits,
     query_teacher,
     resolve_response_method,

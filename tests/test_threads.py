@@ -6,7 +6,7 @@ from conftest import fast_distiller
 from skorch.callbacks import Callback
 from threadpoolctl import threadpool_limits
 
-from sklearn_kd._threads import WORK_PER_THREAD, auto_threads, available_cores
+from sklearn_kd.student._threads import WORK_PER_THREAD, auto_threads, available_cores
 
 
 class ThreadsSeen(Callback):

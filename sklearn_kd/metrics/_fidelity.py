@@ -12,11 +12,7 @@ from sklearn.utils.validation import (
 )
 
 from .._probability import PROBABILITY_FLOOR, probability_problem
-from .._sklearn_compat import (
-    Interval,
-    _check_sample_weight,
-    validate_params,
-)
+from .._sklearn_compat import Interval, _check_sample_weight, validate_params
 
 
 @validate_params(

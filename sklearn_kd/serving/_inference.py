@@ -10,14 +10,14 @@ than a small network, so small batches of plain float arrays take a lean path:
   scikit-learn's own errors;
 - :class:`StudentInference` evaluates batches of at most
   :data:`NUMPY_MAX_ROWS` rows with the numpy form of the network
-  (:class:`~sklearn_kd._numpy_student.NumpyNetwork`) and larger ones, GPU
+  (:class:`~sklearn_kd.serving._numpy_student.NumpyNetwork`) and larger ones, GPU
   models and custom modules with torch.
 """
 
 import numpy as np
 
+from .._skorch_compat import version_counter
 from ._numpy_student import NumpyNetwork
-from ._skorch_compat import version_counter
 
 #: Batches up to this many rows are evaluated with numpy on a CPU model.
 NUMPY_MAX_ROWS = 256
@@ -95,14 +95,14 @@ class StudentInference:
 
     def logits(self, X, n_threads=None):
         """Logits for the float32 rows ``X``; torch runs on ``n_threads``
-        intra-op threads (None: chosen by the work, see ``sklearn_kd._threads``)."""
+        intra-op threads (None: chosen by the work, see ``sklearn_kd.student._threads``)."""
         if len(X) <= NUMPY_MAX_ROWS or isinstance(self.module, NumpyNetwork):
             network = self._numpy_network()
             if network is not None:
                 return network(X)
-        from ._student import predict_logits
-        from ._threads import auto_threads
-        from ._torch_state import torch_threads
+        from ..student._network import predict_logits
+        from ..student._threads import auto_threads
+        from ..student._torch_state import torch_threads
 
         if n_threads is None:
             n_weights = sum(p.numel() for p in self.module.parameters())

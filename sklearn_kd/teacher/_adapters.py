@@ -13,9 +13,9 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from .._probability import probabilities_to_logits, probability_problem
+from .._sklearn_compat import _num_samples, _safe_indexing
 from ._gbdt import gbdt_library, raw_margins
-from ._probability import probabilities_to_logits, probability_problem
-from ._sklearn_compat import _num_samples, _safe_indexing
 
 # Final estimators whose ``decision_function`` is a true per-class logit: the
 # softmax (or, binary, the sigmoid) of it is their ``predict_proba``.
@@ -75,7 +75,7 @@ def resolve_response_method(teacher, response_method):
     ``"module"`` means the raw output of a skorch net's module, read as logits or
     probabilities according to its criterion (see :func:`module_output_is_logits`).
     ``"raw_margin"`` means the raw margins of a LightGBM, XGBoost or CatBoost
-    classifier, true logits (see ``sklearn_kd._gbdt``).
+    classifier, true logits (see ``sklearn_kd.teacher._gbdt``).
 
     Parameters
     ----------

@@ -71,7 +71,7 @@ def _add_network(scope, operator, container, output):
         )
     source = operator.inputs[0].full_name
     if student.input_offset is not None:
-        # Centred in float64, as the Python paths do (see sklearn_kd._input_offset).
+        # Centred in float64, as the Python paths do (see sklearn_kd.student._input_offset).
         if _elem_type(operator.inputs[0]) != TensorProto.DOUBLE:
             double = scope.get_unique_variable_name("student_double")
             _add_node(scope, container, "Cast", source, double, to=TensorProto.DOUBLE)

@@ -9,8 +9,8 @@ model without refitting it.
 
 from sklearn.base import clone
 
-from ._sklearn_compat import copy_metadata_requests
-from ._teacher import is_fitted
+from .._sklearn_compat import copy_metadata_requests
+from ._adapters import is_fitted
 
 
 def holds_fitted_models(value):

@@ -27,8 +27,8 @@ from skorch.callbacks import (
 from skorch.dataset import Dataset
 from skorch.utils import to_numpy
 
+from .._skorch_compat import LazyTrainingModes, step_optimizer, zero_grad_optimizer
 from ._loss import packed_labels
-from ._skorch_compat import LazyTrainingModes, step_optimizer, zero_grad_optimizer
 from ._torch_state import GeneratorState, torch_threads
 
 
@@ -320,13 +320,13 @@ class StudentNet(_TensorPath, NeuralNetClassifier):
     """The classifier student's skorch net; ``classes`` are the class indices.
 
     The criterion receives packed per-row targets (see
-    :func:`sklearn_kd._loss.pack_targets`).
+    :func:`sklearn_kd.student._loss.pack_targets`).
     """
 
 
 class StudentRegressorNet(_TensorPath, NeuralNetRegressor):
     """The regressor student's skorch net; the module predicts in the targets'
-    units (see :func:`sklearn_kd._loss.pack_regression_targets`)."""
+    units (see :func:`sklearn_kd.student._loss.pack_regression_targets`)."""
 
 
 class StudentTraining:

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._transfer_set import UNLABELLED
+from .._transfer_set import UNLABELLED
 
 #: Columns after the teacher's targets in a packed target row.
 N_TRAILING_COLUMNS = 3

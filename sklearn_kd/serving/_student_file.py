@@ -10,7 +10,7 @@ every array of the student's numpy form and, under ``__meta__``, a JSON document
 - ``category_codes``: each string column's categories, in code order (or null);
 - ``allow_nan``; ``written_by``: the sklearn-kd version;
 - optionally ``input_offset``: one float64 shift per input column, subtracted
-  before the float32 cast (see ``sklearn_kd._input_offset``); absent when no
+  before the float32 cast (see ``sklearn_kd.student._input_offset``); absent when no
   column needs one.
 
 Each array is a member ``<name>.npy``: ``encoding/<field>`` for each field of
@@ -41,7 +41,7 @@ import zipfile
 
 import numpy as np
 
-from ._encoding import ENCODINGS, EncodingSpec
+from ..student._encoding import ENCODINGS, EncodingSpec
 from ._numpy_student import NumpyNetwork
 
 FORMAT = "sklearn-kd student"
@@ -93,7 +93,7 @@ def write_student(
     input_offset=None,
 ):
     """Write ``network`` and its description to the open binary ``file``."""
-    from . import __version__
+    from .. import __version__
 
     meta = {
         "format": FORMAT,

@@ -12,7 +12,7 @@ and keep the torch path.
 
 import numpy as np
 
-from ._encoding import EncodingSpec
+from ..student._encoding import EncodingSpec
 
 
 class NumpyNetwork:
@@ -60,7 +60,7 @@ class NumpyNetwork:
         """
         from torch import nn  # only a torch module is converted
 
-        from ._student import MLP
+        from ..student._network import MLP
 
         network = getattr(module, "network", None)
         if not isinstance(network, MLP):
@@ -144,7 +144,7 @@ class NumpyNetwork:
 
     @classmethod
     def from_arrays(cls, arrays, n_features, encoding, n_layers):
-        """Rebuild from :meth:`arrays` (see ``sklearn_kd._student_file``)."""
+        """Rebuild from :meth:`arrays` (see ``sklearn_kd.serving._student_file``)."""
         spec = EncodingSpec(
             n_features,
             **{

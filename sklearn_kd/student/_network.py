@@ -70,7 +70,7 @@ class InputEncoder(nn.Module):
     """Encode raw feature rows into the network's input, with tensor operations.
 
     Numeric columns are imputed with their training mean and encoded as the
-    ``encoding`` says (see ``sklearn_kd._encoding``); columns that had
+    ``encoding`` says (see ``sklearn_kd.student._encoding``); columns that had
     missing values in training get a 0/1 missing indicator; categorical columns
     are one-hot encoded over the categories seen in training (unknown categories
     encode as all zeros).
@@ -111,7 +111,7 @@ class InputEncoder(nn.Module):
         return EncodingSpec(self.n_features, **arrays, encoding=self.encoding)
 
     def forward(self, x):
-        """The encoded rows (see ``sklearn_kd._encoding.encode_rows``).
+        """The encoded rows (see ``sklearn_kd.student._encoding.encode_rows``).
 
         Parameters
         ----------

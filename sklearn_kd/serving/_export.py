@@ -11,12 +11,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import validate_data
 
-from ._files import atomic_file
+from .._files import atomic_file
+from .._probability import log_softmax, softmax
+from .._sklearn_compat import _check_feature_names
+from ..student._input_offset import checked_offset, student_rows
 from ._inference import StudentInference, lean_rows
-from ._input_offset import checked_offset, student_rows
 from ._numpy_student import NumpyNetwork
-from ._probability import log_softmax, softmax
-from ._sklearn_compat import _check_feature_names
 from ._student_file import read_student, write_student
 
 
@@ -92,7 +92,7 @@ class _ExportedStudent(BaseEstimator):
         state = dict(super().__getstate__())
         state.pop("_inference_cache", None)
         if "module" in state:
-            # Pickled whole; skops.io gets its numbers (see sklearn_kd._skops).
+            # Pickled whole; skops.io gets its numbers (see sklearn_kd.serving._skops).
             state["module"] = StudentState(
                 state["module"], classes=self._file_description()["classes"]
             )
@@ -129,7 +129,7 @@ class _ExportedStudent(BaseEstimator):
 
     def _torch_module(self):
         if isinstance(self.module, NumpyNetwork):
-            from ._student import module_from_numpy
+            from ..student._network import module_from_numpy
 
             return module_from_numpy(self.module)
         return self.module
@@ -370,7 +370,7 @@ class StudentClassifier(ClassifierMixin, _ExportedStudent):
         self : StudentClassifier
             The student, shifted.
         """
-        from ._student import class_index
+        from ..student._network import class_index
 
         position = class_index(self.classes_, class_label)
         if isinstance(self.module, NumpyNetwork):
@@ -545,7 +545,7 @@ def load_student(path):
     network, meta = read_student(path)
     category_codes = None
     if meta["category_codes"] is not None:
-        from ._categorical import CategoryCodes
+        from .._categorical import CategoryCodes
 
         category_codes = CategoryCodes(
             {

@@ -12,7 +12,7 @@ import weakref
 import torch
 from joblib.hashing import NumpyHasher
 
-from ._skorch_compat import version_counter
+from .._skorch_compat import version_counter
 
 _SKORCH_VOLATILE_PARAMS = frozenset(
     {

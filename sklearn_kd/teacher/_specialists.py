@@ -15,11 +15,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._probability import PROBABILITY_FLOOR
-from ._seeds import draw_seed, draw_seeds
+from .._probability import PROBABILITY_FLOOR
+from .._seeds import draw_seed, draw_seeds
+from .._sklearn_compat import HasMethods, Interval, _fit_context
+from ._adapters import is_fitted
 from ._shared_models import SharedFittedModels
-from ._sklearn_compat import HasMethods, Interval, _fit_context
-from ._teacher import is_fitted
 
 
 class SpecialistEnsembleClassifier(SharedFittedModels, ClassifierMixin, BaseEstimator):
@@ -184,7 +184,7 @@ class SpecialistEnsembleClassifier(SharedFittedModels, ClassifierMixin, BaseEsti
     --------
     >>> from sklearn.datasets import load_iris
     >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklearn_kd._specialists import SpecialistEnsembleClassifier
+    >>> from sklearn_kd.teacher._specialists import SpecialistEnsembleClassifier
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = SpecialistEnsembleClassifier(
     ...     LogisticRegression(max_iter=1000), n_specialists=2, random_state=0

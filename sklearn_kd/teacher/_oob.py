@@ -14,7 +14,7 @@ probed row is nil.
 
 import numpy as np
 
-from ._teacher import final_estimator
+from ._adapters import final_estimator
 
 #: Rows on which the estimates are recomputed (all rows when there are fewer).
 PROBE_ROWS = 64

@@ -25,9 +25,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import has_fit_parameter
 
+from .._sklearn_compat import _num_samples, _routing_enabled, _safe_indexing
+from ._adapters import TeacherOutputError, final_estimator, is_fitted, teacher_name
 from ._oob import oob_estimates_belong_to, stored_estimates
-from ._sklearn_compat import _num_samples, _routing_enabled, _safe_indexing
-from ._teacher import TeacherOutputError, final_estimator, is_fitted, teacher_name
 
 SOFT_TARGET_SOURCES = ("auto", "predict", "oob", "cross_fit")
 
@@ -80,7 +80,7 @@ def resolve_source(
 
     ``"auto"``: a fitted teacher uses ``"oob"`` when its out-of-bag estimates
     are shown to be those of the rows ``X_labelled`` (see
-    ``sklearn_kd._oob``), else ``"predict"``; an unfitted bagged ensemble uses
+    ``sklearn_kd.teacher._oob``), else ``"predict"``; an unfitted bagged ensemble uses
     ``"oob"``; any other unfitted teacher uses ``"cross_fit"`` when every class
     (every fold, for a regressor) has at least ``cv`` labelled rows, else
     ``"predict"``.

@@ -29,7 +29,7 @@ instead. The model's ``metadata_props`` describe the file:
 - ``sklearn_kd.inputs``: JSON list of ``{"name", "type"}`` of the graph's inputs.
 
 A student with an input offset (columns far from zero, such as timestamps; see
-``sklearn_kd._input_offset``) takes its numeric inputs as ``tensor(double)``
+``sklearn_kd.student._input_offset``) takes its numeric inputs as ``tensor(double)``
 and subtracts the offsets in float64 inside the graph before the cast to
 float32, as the Python paths do; ``sklearn_kd.inputs`` then says ``"double"``.
 """
@@ -45,7 +45,7 @@ import warnings
 
 import numpy as np
 
-from ._files import atomic_file
+from .._files import atomic_file
 from ._student_file import student_description
 
 #: 2: the string columns' categories are under ``sklearn_kd.category_codes``,

@@ -36,7 +36,7 @@ import numpy as np
 
 from ._budget import resolved_budget
 from ._input_offset import student_rows
-from ._student import predict_logits
+from ._network import predict_logits
 
 #: The settings used when nothing is searched: too few labelled rows, or the
 #: parameter is not ``"auto"``.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._teacher import TeacherOutputError, final_estimator, query_teacher, teacher_name
+from ._adapters import TeacherOutputError, final_estimator, query_teacher, teacher_name
 
 
 @dataclass

@@ -9,7 +9,7 @@ student's module) in their state inside a :class:`StudentState`:
   whole (torch module, optimizer, callbacks, custom networks): those round trips
   are unchanged;
 - skops.io reads ``__getstate__``, which gives the network as the bytes of its
-  numpy student file (:mod:`sklearn_kd._student_file`: arrays and a JSON
+  numpy student file (:mod:`sklearn_kd.serving._student_file`: arrays and a JSON
   description, no code) and a distiller's training history as JSON.
   ``__setstate__`` reads the file back with its checks; the owner's
   ``__setstate__`` then rebuilds the torch module (or keeps the numpy network
@@ -36,10 +36,10 @@ from ._student_file import read_student, write_student
 _TRUSTED_TYPES = (
     "sklearn_kd._categorical.CategoryCodes",
     "sklearn_kd._classifier.DistilledClassifier",
-    "sklearn_kd._export.StudentClassifier",
-    "sklearn_kd._export.StudentRegressor",
+    "sklearn_kd.serving._export.StudentClassifier",
+    "sklearn_kd.serving._export.StudentRegressor",
     "sklearn_kd._regressor.DistilledRegressor",
-    "sklearn_kd._skops.StudentState",
+    "sklearn_kd.serving._skops.StudentState",
     "torch.optim.adam.Adam",
 )
 
@@ -65,7 +65,7 @@ def skops_trusted_types():
     Examples
     --------
     >>> from sklearn_kd import skops_trusted_types
-    >>> "sklearn_kd._skops.StudentState" in skops_trusted_types()
+    >>> "sklearn_kd.serving._skops.StudentState" in skops_trusted_types()
     True
     """
     return list(_TRUSTED_TYPES)
@@ -170,7 +170,7 @@ class StudentState:
             return self.student
         if not self.torch:
             return self.network
-        from ._student import module_from_numpy
+        from ..student._network import module_from_numpy
 
         return module_from_numpy(self.network)
 
@@ -181,7 +181,7 @@ class StudentState:
             return self.student
         from skorch.history import History
 
-        from ._student import module_from_numpy
+        from ..student._network import module_from_numpy
 
         net = net_class(
             module=module_from_numpy(self.network),

@@ -5,9 +5,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from ._probability import PROBABILITY_FLOOR, softmax
+from .._probability import PROBABILITY_FLOOR, softmax
+from .._sklearn_compat import StrOptions, _fit_context, validate_parameters
 from ._shared_models import SharedFittedModels
-from ._sklearn_compat import StrOptions, _fit_context, validate_parameters
 
 
 class TeacherEnsemble(SharedFittedModels, ClassifierMixin, BaseEstimator):

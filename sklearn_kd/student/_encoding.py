@@ -3,7 +3,7 @@
 Imputation of missing values (with a missing indicator), the encoding of numeric
 columns and the one-hot encoding of categorical columns are fitted here into an
 :class:`EncodingSpec` of numpy arrays. The student's network carries them as
-buffers of a torch module (``sklearn_kd._student.InputEncoder``), so that they
+buffers of a torch module (``sklearn_kd.student._network.InputEncoder``), so that they
 travel with it through pickling, to the GPU and into ONNX. The arithmetic is
 written once, in :func:`encode_rows`, over the few array operations numpy and
 torch share: torch evaluates it in training and ONNX tracing, numpy on the

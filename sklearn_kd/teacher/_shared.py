@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sklearn.frozen import FrozenEstimator
 
-from ._files import atomic_file
+from .._files import atomic_file
 
 #: Teachers loaded in this process, by file: each is read once.
 _LOADED = {}
