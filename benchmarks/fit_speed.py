@@ -1,11 +1,13 @@
 """Training speed of DistilledClassifier against a hand-written PyTorch loop.
 
-For each data size, in the same run and interleaved (best of 5):
+For each case (synthetic sizes, digits, and full-size sleep when the data sets
+are there), in the same run and interleaved (best of 5):
 
 * **hand loop**: the same ``sklearn_kd.MLP`` on standardised inputs, Adam, the same
-  learning rate, epochs and batch size; each epoch draws one permutation and
-  slices mini-batches from tensors; the loss is ``DistillationLoss`` on the same
-  packed targets.
+  peak learning rate, half-cosine decay per batch (the library's default
+  ``lr_schedule="cosine"``), epochs and batch size; each epoch draws one
+  permutation and slices mini-batches from tensors; the loss is
+  ``DistillationLoss`` on the same packed targets.
 * **hand loop + encoder**: the same loop around the library's whole student module,
   its input encoder fitted and the inputs encoded once, as ``DistilledClassifier``
   trains it: the difference to the library is skorch's overhead.
@@ -13,63 +15,102 @@ For each data size, in the same run and interleaved (best of 5):
   fitted beforehand; its query time is measured and reported apart, and the
   ratio uses the student part (fit time minus teacher time).
 * **skorch default**: a plain ``NeuralNetClassifier`` with its ``Dataset`` +
-  ``DataLoader`` path, same module, loss, optimizer and settings, for reference.
+  ``DataLoader`` path, same module, loss, optimizer and settings (at a constant
+  rate), for reference.
 
-Usage: ``python benchmarks/fit_speed.py [--quick] [--threads N] [--repeats N]``.
+Usage: ``python benchmarks/fit_speed.py [--quick] [--threads N] [--repeats N]
+[--busy]``; ``--busy`` runs every case beside one CPU-bound process.
 Where a default fit's time goes (stages, cProfile) is ``fit_cost.py``'s.
 """
 
 import argparse
+import math
+import subprocess
+import sys
 from functools import partial
 
 import numpy as np
 import torch
-from _common import Stopwatch, interleaved_best, machine, report, set_threads
+from _common import (
+    Stopwatch,
+    data_dir,
+    interleaved_best,
+    machine,
+    report,
+    set_threads,
+)
 from _teachers import TimedLogisticRegression
-from sklearn.datasets import make_classification
+from sklearn.datasets import load_digits, make_classification
 from skorch import NeuralNetClassifier
 
 from sklearn_kd import MLP, DistilledClassifier
-from sklearn_kd._loss import DistillationLoss, loss_coefficients, pack_targets
 from sklearn_kd._probability import softmax
-from sklearn_kd._student import InputEncoder, StudentModule
+from sklearn_kd.student._loss import DistillationLoss, loss_coefficients, pack_targets
+from sklearn_kd.student._network import InputEncoder, StudentModule
 
 TEMPERATURE = 2.0
 SOFT_TARGET_WEIGHT = 0.7
-LR = 1e-3
+LR = 3e-3
 BATCH_SIZE = 256
 
-# (rows, features, classes, hidden layers, epochs, torch threads); None threads
-# take --threads.
+# (data, hidden layers, epochs, torch threads); data is (rows, features,
+# classes) for synthetic data, or a data set's name; None threads take --threads.
 FULL_CASES = [
-    (10_000, 50, 4, (64,), 20, None),
-    (200_000, 50, 4, (64,), 3, None),
-    (40_000, 126, 4, (128, 64), 10, None),
-    (30_000, 50, 5, (64,), 4, 2),
+    ((10_000, 50, 4), (64,), 20, None),
+    ((200_000, 50, 4), (64,), 3, None),
+    ((40_000, 126, 4), (128, 64), 10, None),
+    ((30_000, 50, 5), (64,), 4, 2),
+    ("digits", (64,), 20, None),
+    ("pmlb_sleep", (64,), 3, None),
 ]
 QUICK_CASES = [
-    (10_000, 50, 4, (64,), 5, None),
-    (50_000, 50, 4, (64,), 1, None),
-    (10_000, 126, 4, (128, 64), 3, None),
-    (10_000, 50, 5, (64,), 2, 2),
+    ((10_000, 50, 4), (64,), 5, None),
+    ((50_000, 50, 4), (64,), 1, None),
+    ((10_000, 126, 4), (128, 64), 3, None),
+    ((10_000, 50, 5), (64,), 2, 2),
+    ("digits", (64,), 5, None),
 ]
 
 
-def make_case(n_rows, n_features, n_classes):
-    X, y = make_classification(
-        n_rows,
-        n_features,
-        n_informative=min(20, n_features // 2),
-        n_classes=n_classes,
-        random_state=0,
-    )
+def case_data(data):
+    """X, y and a label for a case; None when its data set is not here."""
+    if isinstance(data, tuple):
+        n_rows, n_features, n_classes = data
+        X, y = make_classification(
+            n_rows,
+            n_features,
+            n_informative=min(20, n_features // 2),
+            n_classes=n_classes,
+            random_state=0,
+        )
+        return X, y, f"{n_rows:,} x {n_features}, {n_classes} classes"
+    if data == "digits":
+        X, y = load_digits(return_X_y=True)
+    else:
+        path = data_dir() / f"{data}.npz"
+        if not path.exists():
+            return None
+        arrays = np.load(path, allow_pickle=False)
+        X, y = np.asarray(arrays["X"], np.float64), arrays["y"]
+    y = np.unique(y, return_inverse=True)[1]
+    label = f"{data} ({len(y):,} x {X.shape[1]}, {y.max() + 1} classes)"
+    return X, y, label
+
+
+def make_case(X, y):
     teacher = TimedLogisticRegression(max_iter=300).fit(X, y)
     soft = softmax(teacher.decision_function(X), TEMPERATURE)
     c_soft, c_hard = loss_coefficients(
         np.ones(len(y)), np.ones(len(y), bool), SOFT_TARGET_WEIGHT
     )
     packed = pack_targets(soft, y.astype(np.float64), c_soft, c_hard)
-    return X, y, teacher, packed
+    return teacher, packed
+
+
+def standardised(X):
+    """z-scores; a constant column (digits' corner pixels) stays at 0."""
+    scale = X.std(axis=0)
+    return (X - X.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
 
 
 def hand_loop(X, packed, hidden, epochs, *, encoder):
@@ -86,28 +127,34 @@ def _hand_loop(X, packed, hidden, epochs, encoder):
     if encoder:
         # The library's student module; its encoder does not learn, so the
         # inputs are encoded once, as DistilledClassifier.fit does.
+        encoder = InputEncoder.from_data(X)
+        with torch.no_grad():
+            inputs = encoder(torch.as_tensor(X, dtype=torch.float32))
+        # The encoder drops constant columns (digits' corner pixels).
         module = StudentModule(
-            InputEncoder.from_data(X),
-            MLP(X.shape[1], n_classes, hidden_layer_sizes=hidden),
+            encoder,
+            MLP(inputs.shape[1], n_classes, hidden_layer_sizes=hidden),
             n_classes,
         )
-        with torch.no_grad():
-            inputs = module.encoder(torch.as_tensor(X, dtype=torch.float32))
         network = partial(module, encoded=True)
     else:
         module = MLP(X.shape[1], n_classes, hidden_layer_sizes=hidden)
-        scaled = (X - X.mean(axis=0)) / X.std(axis=0)
+        scaled = standardised(X)
         inputs = torch.as_tensor(scaled, dtype=torch.float32)
         network = module
     targets = torch.as_tensor(packed)
     optimizer = torch.optim.Adam(module.parameters(), lr=LR)
     criterion = DistillationLoss(TEMPERATURE, soft_target_weight=SOFT_TARGET_WEIGHT)
+    total_steps, step = epochs * -(-len(inputs) // BATCH_SIZE), 0
     module.train()
     for _ in range(epochs):
         order = torch.randperm(len(inputs), generator=generator)
         epoch_inputs, epoch_targets = inputs[order], targets[order]
         losses = []
         for begin in range(0, len(inputs), BATCH_SIZE):
+            for group in optimizer.param_groups:
+                group["lr"] = LR * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
+            step += 1
             optimizer.zero_grad()
             loss = criterion(
                 network(epoch_inputs[begin : begin + BATCH_SIZE]),
@@ -119,7 +166,7 @@ def _hand_loop(X, packed, hidden, epochs, encoder):
     return float(np.mean(losses))
 
 
-def distilled(X, y, teacher, hidden, epochs):
+def distilled(X, y, teacher, hidden, epochs, threads):
     """Fit DistilledClassifier; seconds of the whole fit and of the teacher."""
     estimator = DistilledClassifier(
         teacher,
@@ -131,6 +178,7 @@ def distilled(X, y, teacher, hidden, epochs):
         max_epochs=epochs,
         batch_size=BATCH_SIZE,
         lr=LR,
+        n_threads=threads,
         response_method="decision_function",
         random_state=0,
     )
@@ -151,7 +199,7 @@ def skorch_default(X, packed, hidden, epochs):
     """A default NeuralNetClassifier (Dataset + DataLoader) on the same task."""
     torch.manual_seed(0)
     n_classes = packed.shape[1] - 3
-    scaled = ((X - X.mean(axis=0)) / X.std(axis=0)).astype(np.float32)
+    scaled = standardised(X).astype(np.float32)
     net = NeuralNetClassifier(
         MLP,
         module__n_features_in=X.shape[1],
@@ -189,28 +237,53 @@ def main():
         "0 keeps the defaults)",
     )
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="run beside one CPU-bound process (results get the suffix _busy)",
+    )
     args = parser.parse_args()
     set_threads(args.threads or None)
     info = machine()
+    spinner = (
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        if args.busy
+        else None
+    )
+    try:
+        records, tables = run_cases(args)
+    finally:
+        if spinner is not None:
+            spinner.kill()
+            spinner.wait()
+    write_report(args, info, records, tables)
 
+
+def run_cases(args):
     records, tables = [], {"seconds": [], "cpu_seconds": []}
     cases = QUICK_CASES if args.quick else FULL_CASES
-    for n_rows, n_features, n_classes, hidden, epochs, threads in cases:
+    for data, hidden, epochs, threads in cases:
         threads = set_threads(threads or args.threads or None)
-        X, y, teacher, packed = make_case(n_rows, n_features, n_classes)
+        found = case_data(data)
+        if found is None:
+            print(f"{data}: not found, skipped", flush=True)
+            continue
+        X, y, label = found
+        teacher, packed = make_case(X, y)
         contenders = {
             "hand": partial(hand_loop, X, packed, hidden, epochs, encoder=False),
             "hand_encoder": partial(hand_loop, X, packed, hidden, epochs, encoder=True),
-            "distilled": partial(distilled, X, y, teacher, hidden, epochs),
+            "distilled": partial(distilled, X, y, teacher, hidden, epochs, threads),
             "skorch": partial(skorch_default, X, packed, hidden, epochs),
         }
         best = interleaved_best(contenders, repeats=args.repeats)
-        batches_per_epoch = -(-n_rows // BATCH_SIZE)
+        batches_per_epoch = -(-len(y) // BATCH_SIZE)
         records.append(
             {
-                "rows": n_rows,
-                "features": n_features,
-                "classes": n_classes,
+                "data": label,
+                "rows": len(y),
+                "features": X.shape[1],
+                "classes": int(y.max()) + 1,
                 "threads": threads,
                 "hidden": list(hidden),
                 "epochs": epochs,
@@ -225,7 +298,7 @@ def main():
             )
             rows.append(
                 [
-                    f"{n_rows:,} x {n_features}, {n_classes} classes",
+                    label,
                     threads,
                     str(hidden),
                     epochs,
@@ -240,7 +313,10 @@ def main():
                 ]
             )
         print(tables["cpu_seconds"][-1], flush=True)
+    return records, tables
 
+
+def write_report(args, info, records, tables):
     columns = [
         "data",
         "torch threads",
@@ -257,8 +333,13 @@ def main():
     ]
     notes = [
         f"Best of {args.repeats} interleaved runs; batch size {BATCH_SIZE}, Adam "
-        f"lr={LR}, T={TEMPERATURE}, w={SOFT_TARGET_WEIGHT}, synthetic data "
-        "(make_classification).",
+        f"peak lr={LR} with a half-cosine decay per batch (the library's default "
+        f"schedule; the hand loop sets the rate itself), T={TEMPERATURE}, "
+        f"w={SOFT_TARGET_WEIGHT}; synthetic data (make_classification), "
+        "scikit-learn's digits, and sleep at full size (all rows).",
+        "Beside one CPU-bound process (a Python busy loop)."
+        if args.busy
+        else "On an otherwise idle machine.",
         "DistilledClassifier student = whole fit minus the teacher's query time "
         "(a LogisticRegression fitted beforehand); it includes input validation, "
         "target packing, the encoder's statistics and skorch's set-up.",
@@ -273,7 +354,7 @@ def main():
         "Target: ratio vs hand <= 1.1.",
     ]
     report(
-        "fit_speed",
+        "fit_speed_busy" if args.busy else "fit_speed",
         "Fit speed: DistilledClassifier vs a hand-written PyTorch loop",
         [
             ("Wall seconds", columns, tables["seconds"]),
