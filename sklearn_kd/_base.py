@@ -47,9 +47,8 @@ from ._sklearn_compat import (
     _check_feature_names,
     _check_sample_weight,
     _fit_context,
-    _safe_indexing,
 )
-from ._transfer_set import TransferSet
+from ._transfer_set import TransferSet, rows_where
 from .serving._inference import StudentInference, lean_rows
 from .student._budget import resolved_budget
 from .student._input_offset import fit_offset, student_rows
@@ -394,7 +393,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
                     stratify=task.stratify,
                     input_offset=data.input_offset,
                 )
-            if not choice.augment:
+            if not choice.augment and len(transfer) > transfer.n_real:
                 transfer = transfer.take(np.arange(transfer.n_real))
             with progress.stage(f"student ({choice.label()})") as said:
                 student = self._student_training(
@@ -637,7 +636,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
             y_teacher[fit_rows],
             self.cv,
             classifier=classifier,
-            X_labelled=_safe_indexing(data.X_teacher, np.flatnonzero(fit_rows))
+            X_labelled=rows_where(data.X_teacher, fit_rows)
             if fitted and self.soft_targets in ("auto", "oob")
             else None,
         )
@@ -646,7 +645,7 @@ class BaseDistiller(SharedFittedModels, BaseEstimator):
         if source == "cross_fit":
             folds = cross_fit_folds(
                 self.cv,
-                data.X[fit_rows],
+                rows_where(data.X, fit_rows),
                 y_teacher[fit_rows],
                 draw_seed(rng),
                 classifier=classifier,

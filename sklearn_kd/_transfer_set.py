@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ._seeds import draw_seed
+from ._sklearn_compat import _safe_indexing
 
 #: The label of a row that has none (numeric labels, or the integer -1 among an
 #: object array's string labels), as in ``sklearn.semi_supervised``.
@@ -27,6 +28,14 @@ def labelled_mask(labels):
     if labels.dtype.kind == "f":
         return ~np.isnan(labels)
     return labels != UNLABELLED
+
+
+def rows_where(X, mask):
+    """The rows of ``X`` (an array or a frame) where ``mask`` holds; ``X`` itself,
+    not a copy, when it holds everywhere (the common case of every row labelled)."""
+    if mask.all():
+        return X
+    return _safe_indexing(X, np.flatnonzero(mask))
 
 
 @dataclass(frozen=True)

@@ -80,3 +80,21 @@ def test_spec_round_trip(encoding):
     encoder = InputEncoder.from_data(X, encoding=encoding, n_bins=5)
     again = InputEncoder(encoder.spec())
     np.testing.assert_array_equal(encode(again, X), encode(encoder, X))
+
+
+@pytest.mark.parametrize("constant_column", [False, True])
+def test_z_scores_use_each_column_s_own_rows_with_or_without_missing_values(
+    constant_column,
+):
+    rng = np.random.default_rng(0)
+    X = rng.normal(3.0, 2.0, size=(500, 4)) * [1, 10, 100, 1000]
+    if constant_column:
+        X[:, 1] = 7.0  # left out of the encoding: the others are a copy of X
+    with_missing = X.copy()
+    with_missing[rng.random(500) < 0.2, 2] = np.nan
+    for rows in (X, with_missing):
+        spec = encoding_spec(rows)
+        columns = spec.numeric_column
+        np.testing.assert_allclose(spec.numeric_shift, np.nanmean(rows[:, columns], 0))
+        np.testing.assert_allclose(spec.numeric_scale, np.nanstd(rows[:, columns], 0))
+    assert len(encoding_spec(X).numeric_column) == (3 if constant_column else 4)

@@ -2,6 +2,8 @@
 student's float32, on every path: training, both predict paths, the exported
 student, its numpy file and ONNX."""
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import fast_distiller
@@ -9,7 +11,7 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 from sklearn_kd import DistilledRegressor, load_student
 from sklearn_kd.serving._inference import NUMPY_MAX_ROWS
-from sklearn_kd.student._input_offset import fit_offset, student_rows
+from sklearn_kd.student._input_offset import PRECISION, fit_offset, student_rows
 
 START = 1.7e9  # seconds since 1970: float32 rounds it to steps of 128
 
@@ -39,6 +41,43 @@ def test_only_columns_that_float32_would_round_coarsely_are_shifted():
     centred = student_rows(X, offset)
     assert centred.dtype == np.float32
     assert len(np.unique(centred[:, 0])) == 100  # float32 of X keeps 1 or 2 values
+
+
+def _offset_from_every_column(X, categorical):
+    """fit_offset's rule applied to every column, with no shortcut.
+
+    A constant column counts as constant even where float rounding gives it a
+    deviation of a few ulps."""
+    with warnings.catch_warnings():  # the all-NaN column
+        warnings.simplefilter("ignore", RuntimeWarning)
+        magnitude = np.nanmax(np.abs(X), axis=0)
+        varies = np.nanmax(X, axis=0) > np.nanmin(X, axis=0)
+        spread = np.nanstd(X, axis=0)
+        mean = np.nanmean(X, axis=0)
+    rounding = np.spacing(magnitude.astype(np.float32)).astype(np.float64)
+    needed = (
+        ~categorical & np.isfinite(magnitude) & varies & (rounding > PRECISION * spread)
+    )
+    return np.where(needed, mean, 0.0) if needed.any() else None
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_range_shortcut_decides_as_every_column_would(seed):
+    rng = np.random.default_rng(seed)
+    n_rows = rng.integers(2, 2_000)
+    centre = 10.0 ** rng.uniform(-3, 10, size=40)
+    scale = centre * 10.0 ** rng.uniform(-12, 0, size=40)
+    X = centre + scale * rng.normal(size=(n_rows, 40))
+    X[:, :3] = X[:1, :3]  # constant columns
+    X[rng.random(X.shape) < 0.1] = np.nan
+    X[:, 3] = np.nan  # an all-NaN column
+    categorical = rng.random(40) < 0.1
+    expected = _offset_from_every_column(X, categorical)
+    offset = fit_offset(X, categorical)
+    if expected is None:
+        assert offset is None
+    else:
+        np.testing.assert_allclose(offset, expected, rtol=1e-12)
 
 
 def test_a_timestamp_column_is_learnt(timestamps):

@@ -178,11 +178,16 @@ def _varies(X):
     return np.nanmax(X, axis=0, initial=-np.inf) > np.nanmin(X, axis=0, initial=np.inf)
 
 
-def _column_means(values):
+def _column_moments(values, has_nan):
+    """Each column's mean and variance over its non-missing values (0 and 0 for
+    a column without any)."""
+    if not has_nan:  # the common case, without the masks' copies
+        return values.mean(axis=0), values.var(axis=0)
     seen = ~np.isnan(values)
     count = np.maximum(seen.sum(axis=0), 1)
     mean = np.where(seen, values, 0).sum(axis=0) / count
-    return mean, seen, count
+    var = (np.where(seen, values - mean, 0) ** 2).sum(axis=0) / count
+    return mean, var
 
 
 def encoding_spec(
@@ -220,14 +225,17 @@ def encoding_spec(
     numeric = np.flatnonzero(~categorical & _varies(X))
     if len(numeric) == 0:  # nothing varies (one row): keep the columns as they are
         numeric = np.flatnonzero(~categorical)
-    values = X[:, numeric]
-    mean, seen, count = _column_means(values)
+    missing = np.flatnonzero(np.isnan(X).any(axis=0))
+    if len(numeric) == n_features:  # every column: no copy
+        values = X
+    else:
+        values = X[:, numeric]
+    mean, var = _column_moments(values, np.isin(numeric, missing).any())
     empty_float, empty_int = np.empty(0), np.empty(0, dtype=np.int64)
     numeric_parts = (empty_int, empty_float, empty_float, empty_float)
     bins = [[] for _ in range(6)]
     if encoding == "standard":
         if scaling == "standard":
-            var = (np.where(seen, values - mean, 0) ** 2).sum(axis=0) / count
             shift, scale = mean, np.sqrt(var)
             scale[scale < 1e-12] = 1.0
         else:
@@ -261,7 +269,6 @@ def encoding_spec(
         np.concatenate(part) if part else (empty_int if i == 0 else empty_float)
         for i, part in enumerate(bins)
     ]
-    missing = np.flatnonzero(np.isnan(X).any(axis=0))
     category_column, category_value = [], []
     for column in np.flatnonzero(categorical):
         categories = np.unique(X[:, column][~np.isnan(X[:, column])])

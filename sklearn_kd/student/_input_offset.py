@@ -33,19 +33,28 @@ def fit_offset(X, categorical):
         return None
     with warnings.catch_warnings():  # all-NaN columns: NaN, no offset
         warnings.simplefilter("ignore", RuntimeWarning)
-        magnitude = np.nanmax(np.abs(X), axis=0)
-        spread = np.nanstd(X, axis=0)
-        mean = np.nanmean(X, axis=0)
+        low, high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+    magnitude = np.maximum(np.abs(low), np.abs(high))
     rounding = np.spacing(magnitude.astype(np.float32)).astype(np.float64)
-    needed = (
+    # A column's standard deviation is at least its range / sqrt(2 n), so most
+    # columns are cleared without the costly NaN-aware mean and deviation.
+    could_need = (
         ~np.asarray(categorical, dtype=bool)
         & np.isfinite(magnitude)
-        & (spread > 0)
-        & (rounding > PRECISION * spread)
+        & (high > low)
+        & (rounding > 0.5 * PRECISION * (high - low) / np.sqrt(2 * len(X)))
     )
+    if not could_need.any():
+        return None
+    columns = np.flatnonzero(could_need)
+    spread = np.nanstd(X[:, columns], axis=0)
+    needed = np.zeros(X.shape[1], dtype=bool)
+    needed[columns] = rounding[columns] > PRECISION * spread
     if not needed.any():
         return None
-    return np.where(needed, mean, 0.0)
+    offset = np.zeros(X.shape[1])
+    offset[needed] = np.nanmean(X[:, np.flatnonzero(needed)], axis=0)
+    return offset
 
 
 def student_rows(X, offset):

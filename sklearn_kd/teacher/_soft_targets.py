@@ -26,6 +26,7 @@ from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import has_fit_parameter
 
 from .._sklearn_compat import _num_samples, _routing_enabled, _safe_indexing
+from .._transfer_set import rows_where
 from ._adapters import TeacherOutputError, final_estimator, is_fitted, teacher_name
 from ._oob import oob_estimates_belong_to, stored_estimates
 
@@ -290,7 +291,7 @@ def teacher_outputs(
     TeacherOutputs
     """
     labelled_rows = np.flatnonzero(labelled)
-    X_labelled = _safe_indexing(X, labelled_rows)
+    X_labelled = rows_where(X, labelled)
     y_labelled = y[labelled]
     w_labelled = None if sample_weight is None else sample_weight[labelled]
     fitted_teacher = None
@@ -344,7 +345,7 @@ def teacher_outputs(
         needs_query[rows] = False
     query_rows = np.flatnonzero(needs_query)
     if len(query_rows):
-        read = reading.query(model, _safe_indexing(X, query_rows), batch_size, n_jobs)
+        read = reading.query(model, rows_where(X, needs_query), batch_size, n_jobs)
         parts.append((query_rows, read))
     outputs, classes = reading.assemble(parts, len(y), model)
     synthetic = None
